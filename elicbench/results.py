@@ -1,8 +1,16 @@
 """The results table: one row per (image, codec, quality), appended as jobs finish.
 
 Columns are fixed here (CONTRACT.md: 'A run directory'); readers and writers all use this module.
+Rows are appended and flushed to disk one at a time, so a killed run keeps every finished job;
+``--resume`` reads them back and skips what is done.
 """
 from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+from typing import Any, Iterable
 
 RESULT_COLUMNS = [
     "dataset", "image", "width", "height", "codec", "quality",
@@ -10,3 +18,147 @@ RESULT_COLUMNS = [
     "encode_s", "decode_s",
     "repeats", "codec_settings", "target_bpp", "converted", "note", "error",
 ]
+SUMMARY_COLUMNS = [
+    "dataset", "codec", "quality", "n_images", "n_failed",
+    "bytes", "bpp", "psnr", "psnr_y", "ms_ssim", "ms_ssim_db", "encode_s", "decode_s",
+]
+RESULTS_FILE = "results.csv"
+SUMMARY_FILE = "summary.csv"
+MANIFEST_FILE = "manifest.json"
+
+
+def job_key(row: dict[str, Any]) -> tuple[str, str, str, str]:
+    """Identity of a job in a run: (image, codec label, quality text, target bpp text)."""
+    return (str(row["image"]), str(row["codec"]), _text(row["quality"]), _text(row.get("target_bpp", "")))
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return f"{value:.10g}"
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    """CSV text of a value: floats at full precision, NaN/None empty, inf as 'inf'."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    return str(value)
+
+
+class ResultsWriter:
+    """Appends rows to results.csv, each flushed and fsynced so a crash loses nothing written."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        new = not self.path.exists() or self.path.stat().st_size == 0
+        self._fh = open(self.path, "a", newline="", encoding="utf-8")
+        self._writer = csv.DictWriter(self._fh, fieldnames=RESULT_COLUMNS, extrasaction="ignore")
+        if new:
+            self._writer.writeheader()
+            self._sync()
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._writer.writerow({k: _cell(row.get(k)) for k in RESULT_COLUMNS})
+        self._sync()
+
+    def _sync(self) -> None:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> "ResultsWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """Rows of a results.csv as text dicts; a torn last line (killed mid-write) is dropped."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as fh:
+        text = fh.read()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]  # the partial line a kill can leave behind
+    rows = list(csv.DictReader(text.splitlines()))
+    return [r for r in rows if r.get("image") and None not in r]
+
+
+def rewrite_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    """Atomically replace results.csv with ``rows`` (used by --resume to drop failed rows)."""
+    path = Path(path)
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=RESULT_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: r.get(k, "") for k in RESULT_COLUMNS})
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def load_results(path: Path):
+    """results.csv as a pandas DataFrame with numeric columns parsed (pandas imported lazily)."""
+    import pandas as pd
+
+    df = pd.read_csv(path, dtype={"image": str, "codec": str, "codec_settings": str, "error": str,
+                                  "note": str, "converted": str, "dataset": str})
+    for col in ("error", "note", "converted", "codec_settings"):
+        if col in df:
+            df[col] = df[col].fillna("")
+    return df
+
+
+def summarize(df) -> "pandas.DataFrame":
+    """Per (dataset, codec, quality[, target_bpp]) means over images: the RD-curve points.
+
+    Metrics are means of per-image values (CompressAI's convention), except ``ms_ssim_db``,
+    which is -10*log10(1 - mean MS-SSIM), as published curves are drawn. Failed rows are counted
+    in ``n_failed`` and left out of the means. Infinite PSNR (lossless images) is left out of the
+    PSNR mean and the fact noted by ``n_images`` vs the count of finite values.
+    """
+    import numpy as np
+    import pandas as pd
+
+    keys = ["dataset", "codec", "quality"]
+    if "target_bpp" in df and df["target_bpp"].notna().any():
+        keys.append("target_bpp")
+    ok = df[df["error"] == ""]
+    failed = df[df["error"] != ""].groupby(keys, dropna=False).size().rename("n_failed")
+    agg = ok.replace([np.inf, -np.inf], np.nan).groupby(keys, dropna=False).agg(
+        n_images=("image", "size"), bytes=("bytes", "mean"), bpp=("bpp", "mean"), psnr=("psnr", "mean"),
+        psnr_y=("psnr_y", "mean"), ms_ssim=("ms_ssim", "mean"), encode_s=("encode_s", "mean"),
+        decode_s=("decode_s", "mean"),
+    )
+    out = agg.join(failed, how="outer").reset_index()
+    out["n_images"] = out["n_images"].fillna(0).astype(int)
+    out["n_failed"] = out["n_failed"].fillna(0).astype(int)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["ms_ssim_db"] = -10 * np.log10(1 - out["ms_ssim"])
+    cols = SUMMARY_COLUMNS + (["target_bpp"] if "target_bpp" in keys else [])
+    return out[cols].sort_values(["dataset", "codec", "quality"]).reset_index(drop=True)
+
+
+def write_summary(run_dir: Path) -> Path:
+    run_dir = Path(run_dir)
+    df = load_results(run_dir / RESULTS_FILE)
+    out = run_dir / SUMMARY_FILE
+    tmp = out.with_suffix(".csv.tmp")
+    summarize(df).to_csv(tmp, index=False)
+    os.replace(tmp, out)
+    return out

@@ -1,0 +1,309 @@
+"""The ``elicbench`` command: a thin layer over the library (each command is one library call).
+
+Exit codes: 0 success; 1 a check failed or some jobs failed (reported); 2 bad usage or input.
+Heavy modules (TensorFlow, pandas, matplotlib) are imported inside the commands that need them.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+# ---- argument parsing helpers ------------------------------------------------------------------
+def _csv_list(text: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list")
+    return items
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(t) for t in _csv_list(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+
+
+def _parse_qualities(items: Sequence[str]) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for item in items or ():
+        codec, sep, values = item.partition("=")
+        if not sep or not codec or not values:
+            raise UsageError(f"--qualities expects CODEC=v1,v2,... (got {item!r})")
+        try:
+            out[codec.strip()] = [float(v) for v in _csv_list(values)]
+        except (ValueError, argparse.ArgumentTypeError):
+            raise UsageError(f"--qualities {item!r}: values must be numbers") from None
+    return out
+
+
+def _parse_options(items: Sequence[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for item in items or ():
+        lhs, sep, value = item.partition("=")
+        codec, dot, key = lhs.partition(".")
+        if not sep or not dot or not codec or not key:
+            raise UsageError(f"--option expects CODEC.OPTION=VALUE, e.g. jpeg.subsampling=4:4:4 (got {item!r})")
+        out.setdefault(codec.strip(), {})[key.strip()] = value.strip()
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="elicbench",
+        description="Benchmark learned image codecs (ELIC) against JPEG, WebP, AVIF and others: "
+                    "real files, bpp, PSNR, MS-SSIM, timings, BD-rate tables and RD plots.",
+        epilog="Exit codes: 0 success, 1 a check failed or some jobs failed, 2 bad usage or input.",
+    )
+    p.add_argument("--version", action="version", version=f"elicbench {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    r = sub.add_parser("run", help="encode+decode every image at every quality of every codec",
+                       description="Encode and decode every image of a dataset at every quality of every "
+                                   "codec, measure bpp (whole file), PSNR, PSNR-Y, MS-SSIM, encode/decode "
+                                   "time, and write a run directory (results.csv, summary.csv, manifest.json).")
+    r.add_argument("--dataset", required=True, metavar="NAME_OR_DIR",
+                   help="kodak, clic, sample (bundled, no network) or a directory of images")
+    r.add_argument("--codecs", required=True, type=_csv_list, metavar="A,B,...",
+                   help="codecs to run, e.g. jpeg,webp,avif,elic (see `elicbench list`)")
+    r.add_argument("--qualities", action="append", default=[], metavar="CODEC=v1,v2,...",
+                   help="quality sweep for one codec (repeatable); default: the codec's own sweep")
+    r.add_argument("-o", "--option", action="append", default=[], metavar="CODEC.OPTION=VALUE",
+                   help="a codec setting, e.g. jpeg.subsampling=4:4:4, avif.speed=4 (repeatable); "
+                        "non-default settings become part of the codec's label")
+    r.add_argument("--elic-models", metavar="DIR",
+                   help="directory of ELIC model directories (default: $ELICBENCH_MODELS, else the demo weights)")
+    r.add_argument("--limit", type=int, metavar="N", help="only the first N images (sorted by name)")
+    r.add_argument("--out", type=Path, metavar="DIR", help="run directory (default: reports/<dataset>-<timestamp>)")
+    r.add_argument("--jobs", type=int, metavar="N", help="parallel worker processes (default: all cores)")
+    r.add_argument("--resume", action="store_true",
+                   help="continue the run in --out: skip finished jobs, re-run failed ones")
+    r.add_argument("--repeats", type=int, default=1, metavar="N",
+                   help="timing repeats per job; the median is recorded (default 1)")
+    r.add_argument("--target-bpp", type=_floats, metavar="B1,B2,...",
+                   help="rate matching: per image and codec, the quality whose bpp is closest to each target")
+    r.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the jobs on a Dask cluster, e.g. tcp://127.0.0.1:8786 (pip install 'elicbench[dask]')")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument("--offline", action="store_true", help="never download a dataset")
+
+    rep = sub.add_parser("report", help="BD-rate / BD-quality tables (Markdown, CSV, HTML)",
+                         description="BD-rate and BD-quality of every codec against an anchor, from one or "
+                                     "more run directories: a Markdown table on stdout, bdrate.csv and a "
+                                     "self-contained report.html in the output directory.")
+    rep.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
+    rep.add_argument("--anchor", metavar="CODEC|ref:NAME",
+                     help="anchor codec label, or a published curve such as ref:vtm (default: jpeg)")
+    rep.add_argument("--metric", choices=["psnr", "ms_ssim_db"], default="psnr", help="quality axis (default psnr)")
+    rep.add_argument("--method", choices=["pchip", "akima", "cubic"], default="pchip",
+                     help="interpolation: pchip (JVET CTC, default), akima, cubic (classic Bjøntegaard)")
+    rep.add_argument("--with-ref", type=_csv_list, default=[], metavar="NAME,...",
+                     help="add published reference curves, e.g. vtm,elic-paper")
+    rep.add_argument("--out", type=Path, metavar="DIR", help="where bdrate.csv/report.html go (default: first run dir)")
+    rep.add_argument("--target-bpp", type=float, default=0.5, metavar="BPP",
+                     help="bpp for the visual comparison crops (default 0.5)")
+    rep.add_argument("--no-visual", action="store_true", help="skip the visual comparison (no re-encoding)")
+
+    pl = sub.add_parser("plot", help="RD curves and time-vs-bpp plots (PNG + SVG)",
+                        description="For every run under the given paths: bpp vs PSNR, bpp vs MS-SSIM dB, "
+                                    "encode/decode time vs bpp, one figure per metric and dataset, PNG and SVG.")
+    pl.add_argument("paths", nargs="+", type=Path, metavar="RUNS_DIR_OR_RUN_DIR")
+    pl.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: <first path>/plots)")
+    pl.add_argument("--with-ref", type=_csv_list, default=[], metavar="NAME,...",
+                    help="add published reference curves, e.g. vtm,elic-paper")
+
+    ch = sub.add_parser("check", help="re-run a baseline and fail on bitrate/quality regressions",
+                        description="Re-run exactly what a baseline run recorded (images, codecs, settings, "
+                                    "qualities), compare row by row and per-codec BD-rate, print a diff, "
+                                    "exit 1 on regression.")
+    ch.add_argument("--baseline", required=True, type=Path, metavar="DIR", help="a run directory to compare with")
+    ch.add_argument("--update", action="store_true", help="rewrite the baseline with the new results, on purpose")
+    ch.add_argument("--out", type=Path, metavar="DIR", help="where to keep the new run (default: a temp dir)")
+    ch.add_argument("--bytes-tolerance", type=float, default=None, metavar="FRACTION",
+                    help="allowed relative size change for non-deterministic codecs (default 0.01)")
+    ch.add_argument("--psnr-tolerance", type=float, default=None, metavar="DB", help="default 0.01 dB")
+    ch.add_argument("--ms-ssim-tolerance", type=float, default=None, metavar="ABS", help="default 1e-4")
+    ch.add_argument("--bdrate-tolerance", type=float, default=None, metavar="PERCENT", help="default 0.5 %%")
+    ch.add_argument("--jobs", type=int, metavar="N", help="parallel workers (default: all cores)")
+    ch.add_argument("--elic-models", metavar="DIR", help="ELIC models (default as for run)")
+    ch.add_argument("--no-progress", action="store_true")
+
+    t = sub.add_parser("train", help="train an ELIC model and export a model directory",
+                       description="Train ELIC (GPU when present; several GPUs via MirroredStrategy) on the "
+                                   "images in --data, resumable after a kill, and export a model directory.")
+    t.add_argument("--data", required=True, type=Path, metavar="DIR", help="directory of training images")
+    t.add_argument("--lambda", dest="lmbda", required=True, metavar="L",
+                   help="rate-distortion trade-off (0..255 MSE scale), e.g. 0.0032, or a paper rate point q1..q8")
+    t.add_argument("--out", required=True, type=Path, metavar="DIR", help="training directory (checkpoints, logs, model)")
+    t.add_argument("--preset", choices=["full", "tiny"], default="full", help="model size (default full)")
+    t.add_argument("--steps", type=int, metavar="N", help="total training steps")
+    t.add_argument("--batch-size", type=int, metavar="N")
+    t.add_argument("--patch-size", type=int, metavar="PX")
+    t.add_argument("--learning-rate", type=float, default=1e-4)
+    t.add_argument("--mixed-precision", action="store_true", help="mixed_float16 training (coding stays float32)")
+    t.add_argument("--max-minutes", type=float, metavar="MIN", help="stop and export after this wall time")
+    t.add_argument("--no-progress", action="store_true")
+
+    sub.add_parser("list", help="codecs (available or why not, versions, default qualities) and datasets")
+
+    f = sub.add_parser("fetch", help="download a dataset into the cache, verifying SHA-256")
+    f.add_argument("name", choices=["kodak", "clic"])
+    f.add_argument("--force", action="store_true", help="download again even if present")
+    return p
+
+
+# ---- commands ----------------------------------------------------------------------------------
+def cmd_run(a: argparse.Namespace) -> int:
+    from .runner import RunConfig, run_benchmark
+
+    options = _parse_options(a.option)
+    if a.elic_models and "elic" in a.codecs:
+        options.setdefault("elic", {})["models"] = a.elic_models
+    cfg = RunConfig(dataset=a.dataset, codecs=a.codecs, qualities=_parse_qualities(a.qualities),
+                    options=options, limit=a.limit, out=a.out, jobs=a.jobs, resume=a.resume,
+                    repeats=a.repeats, target_bpp=a.target_bpp, scheduler=a.scheduler,
+                    progress=not a.no_progress, command=["elicbench", *sys.argv[1:]], download=not a.offline)
+    outcome = run_benchmark(cfg)
+    print(_run_summary(outcome))
+    return EXIT_OK if outcome.ok else EXIT_FAILED
+
+
+def _run_summary(outcome) -> str:
+    lines = [f"run directory: {outcome.run_dir}",
+             f"jobs: {outcome.planned} planned, {outcome.skipped} already done, {outcome.completed} run "
+             f"in {outcome.wall_s:.1f} s, {len(outcome.failures)} failed"]
+    if outcome.interrupted:
+        lines.append("interrupted: finished jobs are saved; continue with --resume --out " + str(outcome.run_dir))
+    if outcome.failures:
+        lines.append("failures:")
+        for row in outcome.failures[:20]:
+            q = row.get("quality")
+            lines.append(f"  {row['image']} {row['codec']} q={q}: {row['error']}")
+        if len(outcome.failures) > 20:
+            lines.append(f"  ... and {len(outcome.failures) - 20} more (see results.csv, column error)")
+    else:
+        import pandas as pd
+
+        summary = outcome.run_dir / "summary.csv"
+        if summary.exists():
+            df = pd.read_csv(summary)
+            cols = ["codec", "quality", "n_images", "bpp", "psnr", "ms_ssim_db", "encode_s", "decode_s"]
+            lines.append(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    return "\n".join(lines)
+
+
+def cmd_report(a: argparse.Namespace) -> int:
+    from .analysis.runs import find_runs
+    from .report import build_report
+
+    runs = find_runs(a.runs)
+    if not runs:
+        raise UsageError(f"no run directories (with results.csv) under {', '.join(map(str, a.runs))}")
+    report = build_report(runs, anchor=a.anchor, metric=a.metric, method=a.method, with_ref=a.with_ref,
+                          out_dir=a.out, visual_bpp=None if a.no_visual else a.target_bpp)
+    print(report.markdown)
+    for path in report.files:
+        print(f"wrote {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_plot(a: argparse.Namespace) -> int:
+    from .analysis.runs import find_runs
+    from .report.plot import plot_runs
+
+    runs = find_runs(a.paths)
+    if not runs:
+        raise UsageError(f"no run directories (with results.csv) under {', '.join(map(str, a.paths))}")
+    out = a.out or (a.paths[0] / "plots")
+    for path in plot_runs(runs, out, with_ref=a.with_ref):
+        print(path)
+    return EXIT_OK
+
+
+def cmd_check(a: argparse.Namespace) -> int:
+    from .check import Tolerances, check_baseline
+
+    tol = Tolerances.from_args(bytes_rel=a.bytes_tolerance, psnr_db=a.psnr_tolerance,
+                               ms_ssim=a.ms_ssim_tolerance, bdrate_pct=a.bdrate_tolerance)
+    result = check_baseline(a.baseline, tolerances=tol, update=a.update, out=a.out, jobs=a.jobs,
+                            elic_models=a.elic_models, progress=not a.no_progress)
+    print(result.text)
+    return EXIT_OK if result.passed else EXIT_FAILED
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from .codecs.elic.train import parse_lambda, train
+
+    model_dir = train(a.data, parse_lambda(a.lmbda), a.out, preset=a.preset, steps=a.steps,
+                      batch_size=a.batch_size, patch_size=a.patch_size, learning_rate=a.learning_rate,
+                      mixed_precision=a.mixed_precision, max_minutes=a.max_minutes, progress=not a.no_progress)
+    print(f"model exported to {model_dir}")
+    return EXIT_OK
+
+
+def cmd_list(a: argparse.Namespace) -> int:
+    from .listing import render_listing
+
+    print(render_listing())
+    return EXIT_OK
+
+
+def cmd_fetch(a: argparse.Namespace) -> int:
+    from .datasets import fetch_dataset
+
+    path = fetch_dataset(a.name, force=a.force)
+    print(f"{a.name}: {path}")
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "report": cmd_report, "plot": cmd_plot, "check": cmd_check,
+            "train": cmd_train, "list": cmd_list, "fetch": cmd_fetch}
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean 'bad usage or input' (exit 2), imported lazily from their modules."""
+    from .codecs.base import BadCodecInput, CodecUnavailable
+    from .datasets.base import DatasetError
+    from .registry import UnknownNameError
+    from .runner import RunError
+
+    errs: list[type[BaseException]] = [UsageError, BadCodecInput, CodecUnavailable, DatasetError,
+                                       UnknownNameError, RunError, FileNotFoundError]
+    for mod, name in (("distributed", "SchedulerError"), ("check", "CheckError"),
+                      ("analysis.runs", "RunDirError"), ("analysis.reference", "UnknownReferenceError"),
+                      ("codecs.elic.train", "TrainingError")):
+        try:
+            module = __import__(f"elicbench.{mod}", fromlist=[name])
+            errs.append(getattr(module, name))
+        except (ImportError, AttributeError):
+            pass
+    return tuple(errs)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if isinstance(exc, user_errors()):
+            print(f"elicbench {args.command}: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,292 @@
+"""Running a benchmark: dataset -> jobs -> executor -> results.csv / summary.csv / manifest.json.
+
+``run_benchmark(RunConfig(...))`` is what ``elicbench run`` calls; use it from a notebook too.
+Any ``concurrent.futures``-style executor runs the jobs (a local process pool by default, a Dask
+cluster with ``scheduler=``): local and distributed runs share this one code path, and the
+client writes every row as it arrives, so a crash or a kill loses at most the jobs in flight.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from .codecs import BadCodecInput, Codec, CodecUnavailable, format_quality, get_codec
+from .datasets.base import Dataset
+from .jobs import CodecSpec, Job, run_job
+from .manifest import base_manifest, now_iso, read_manifest, write_manifest
+from .results import (MANIFEST_FILE, RESULTS_FILE, ResultsWriter, job_key, read_rows, rewrite_rows,
+                      write_summary)
+
+
+class RunError(Exception):
+    """Bad input for a run (unknown codec, bad quality, existing output ...): exit code 2."""
+
+
+@dataclass
+class RunConfig:
+    dataset: str
+    codecs: Sequence[str]
+    qualities: dict[str, list[float]] = field(default_factory=dict)   # codec name -> sweep
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)  # codec name -> settings
+    limit: int | None = None
+    out: Path | None = None
+    jobs: int | None = None            # local worker processes; default: all cores
+    resume: bool = False
+    repeats: int = 1
+    target_bpp: Sequence[float] | None = None
+    scheduler: str | None = None       # Dask scheduler address, e.g. tcp://127.0.0.1:8786
+    progress: bool = True
+    command: list[str] | None = None
+    download: bool = True
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    planned: int
+    skipped: int                        # already done (resume)
+    completed: int
+    failures: list[dict[str, Any]]
+    wall_s: float
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.interrupted
+
+
+# ---- planning ----------------------------------------------------------------------------------
+def prepare_codec(name: str, settings: dict[str, Any] | None = None,
+                  qualities: Sequence[float] | None = None) -> tuple[CodecSpec, Codec, list[float]]:
+    """Create one codec to validate its options, availability and qualities before any job runs."""
+    cls = get_codec(name)                       # UnknownNameError lists the known names
+    avail = cls.availability()
+    if not avail:
+        raise CodecUnavailable(f"codec {name!r} is not available here: {avail.reason}")
+    module = cls.__module__ if not cls.__module__.startswith(("elicbench.", "__main__")) else None
+    spec = CodecSpec(name, tuple(sorted((settings or {}).items())), module)
+    codec = spec.create()
+    chosen = [codec.validate_quality(q) for q in qualities] if qualities else list(codec.qualities())
+    return spec, codec, chosen
+
+
+def make_codecs(config: RunConfig) -> list[tuple[CodecSpec, Codec, list[float]]]:
+    unknown = (set(config.qualities) | set(config.options)) - set(config.codecs)
+    if unknown:
+        raise RunError(f"--qualities/--option given for codec(s) not in --codecs: {', '.join(sorted(unknown))}")
+    out = []
+    for name in config.codecs:
+        spec, codec, qualities = prepare_codec(name, config.options.get(name), config.qualities.get(name))
+        if any(codec.label == c.label for _, c, _ in out):
+            raise RunError(f"codec {codec.label!r} is listed twice")
+        if not qualities and not config.target_bpp:
+            raise RunError(f"codec {name!r} has no qualities to run")
+        out.append((spec, codec, qualities))
+    return out
+
+
+def plan_jobs(dataset: Dataset, codecs, repeats: int, threads: int,
+              target_bpp: Sequence[float] | None = None) -> list[Job]:
+    """Image-major order, so each worker mostly reuses the image it has loaded."""
+    jobs = []
+    for image in dataset.images:
+        for spec, codec, qualities in codecs:
+            if target_bpp:
+                jobs += [Job(image, spec, codec.label, None, float(t), repeats, threads) for t in target_bpp]
+            else:
+                jobs += [Job(image, spec, codec.label, q, None, repeats, threads) for q in qualities]
+    return jobs
+
+
+def default_out_dir(dataset: Dataset) -> Path:
+    stem = Path(dataset.name).name or "dataset"
+    return Path("reports") / f"{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def dataset_manifest(dataset: Dataset) -> dict[str, Any]:
+    from .datasets import file_sha256
+
+    return {
+        "name": dataset.name, "source": dataset.source,
+        "root": str(dataset.root) if dataset.root else None, **dataset.info,
+        "images": [{"name": ref.name, "file": ref.path.name, "bytes": ref.path.stat().st_size,
+                    "sha256": file_sha256(ref.path)} for ref in dataset.images],
+    }
+
+
+# ---- executing ---------------------------------------------------------------------------------
+@contextlib.contextmanager
+def make_executor(workers: int, scheduler: str | None = None) -> Iterator[Executor]:
+    if scheduler:
+        from .distributed import dask_executor
+
+        with dask_executor(scheduler) as ex:
+            yield ex
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # 'spawn': a parent that imported TensorFlow (a notebook) must not be forked.
+    ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield ex
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
+def execute(jobs: list[Job], on_row: Callable[[dict[str, Any]], None], workers: int,
+            scheduler: str | None = None, in_flight: int | None = None) -> None:
+    """Run jobs with at most ``in_flight`` submitted at a time; call ``on_row`` for each result.
+
+    If a worker process dies (a codec crashing the interpreter), the pool is rebuilt and the jobs
+    that were in flight become suspects: each is re-run alone, so a job that crashes its worker
+    on its own is reported as failed and the innocent ones finish normally.
+    """
+    pending = list(reversed(jobs))
+    suspects: list[Job] = []
+    limit = in_flight or (workers if not scheduler else max(2 * workers, 8))
+    while pending or suspects:
+        with make_executor(workers, scheduler) as ex:
+            running: dict[Any, Job] = {}
+            broken = False
+            while (pending or suspects or running) and not broken:
+                if suspects:
+                    if not running:
+                        job = suspects.pop()
+                        running[ex.submit(run_job, job)] = job
+                else:
+                    while pending and len(running) < limit:
+                        job = pending.pop()
+                        running[ex.submit(run_job, job)] = job
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                alone = len(running) == 1
+                for fut in done:
+                    job = running.pop(fut)
+                    try:
+                        row = fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        if alone:
+                            on_row(_failed_row(job, "worker process died while running this job"))
+                        else:
+                            suspects.append(job)
+                        continue
+                    except Exception as exc:  # e.g. Dask KilledWorker after its own retries
+                        row = _failed_row(job, f"{type(exc).__name__}: {exc}")
+                    on_row(row)
+            # Whatever else was in flight died with the pool: re-run each alone.
+            suspects.extend(running.values())
+
+
+def _failed_row(job: Job, error: str) -> dict[str, Any]:
+    return {"dataset": job.image.dataset, "image": job.image.name, "codec": job.label,
+            "quality": job.quality, "target_bpp": job.target_bpp, "repeats": job.repeats,
+            "error": error[:500]}
+
+
+def run_benchmark(config: RunConfig) -> RunOutcome:
+    """Validate the configuration, resolve the dataset and run every job into a run directory."""
+    from .datasets import resolve_dataset
+
+    if config.repeats < 1:
+        raise RunError("--repeats must be at least 1")
+    if config.jobs is not None and config.jobs < 1:
+        raise RunError("--jobs must be at least 1")
+    if config.limit is not None and config.limit < 1:
+        raise RunError("--limit must be at least 1")
+    if config.target_bpp and any(t <= 0 for t in config.target_bpp):
+        raise RunError("--target-bpp values must be positive")
+    codecs = make_codecs(config)
+    dataset = resolve_dataset(config.dataset, download=config.download, progress=config.progress)
+    dataset = dataset.limit(config.limit)
+    run_dir = Path(config.out) if config.out else default_out_dir(dataset)
+    return run_planned(dataset, codecs, run_dir, jobs=config.jobs, resume=config.resume,
+                       repeats=config.repeats, target_bpp=config.target_bpp, scheduler=config.scheduler,
+                       progress=config.progress, command=config.command, limit=config.limit)
+
+
+def run_planned(dataset: Dataset, codecs, run_dir: Path, *, jobs: int | None = None, resume: bool = False,
+                repeats: int = 1, target_bpp: Sequence[float] | None = None, scheduler: str | None = None,
+                progress: bool = True, command: list[str] | None = None, limit: int | None = None) -> RunOutcome:
+    """Run ``codecs`` (from :func:`make_codecs`) over ``dataset`` into ``run_dir``."""
+    results_path = run_dir / RESULTS_FILE
+    done_keys: set = set()
+    if resume:
+        if not results_path.exists():
+            raise RunError(f"--resume: no {RESULTS_FILE} in {run_dir} to resume")
+        kept = [r for r in read_rows(results_path) if not r.get("error")]
+        rewrite_rows(results_path, kept)  # failed jobs are re-run, never duplicated
+        done_keys = {job_key(r) for r in kept}
+    elif results_path.exists() and results_path.stat().st_size > 0:
+        raise RunError(f"{run_dir} already holds results; use --resume to continue it or --out for a new run")
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    workers = jobs or os.cpu_count() or 1
+    threads = max(1, (os.cpu_count() or 1) // workers) if not scheduler else 1
+    all_jobs = plan_jobs(dataset, codecs, repeats, threads, target_bpp)
+    todo = [j for j in all_jobs if j.key not in done_keys]
+
+    manifest_path = run_dir / MANIFEST_FILE
+    manifest = base_manifest(command)
+    if resume and manifest_path.exists():
+        previous = read_manifest(manifest_path)
+        manifest["resumed_from"] = {k: previous.get(k) for k in ("started", "finished", "status", "command")}
+    manifest["dataset"] = dataset_manifest(dataset)
+    manifest["run"] = {"jobs": len(all_jobs), "workers": workers, "threads_per_job": threads,
+                       "scheduler": scheduler, "repeats": repeats, "limit": limit,
+                       "target_bpp": list(target_bpp) if target_bpp else None,
+                       "timing": "median of --repeats encode/decode calls, perf_counter, after one "
+                                 "untimed warm-up per worker, codec and image shape"}
+    manifest["codecs"] = {
+        codec.label: {**codec.describe(), "qualities": [format_quality(q) for q in qualities],
+                      "rate_points": {format_quality(q): codec.quality_info(q) for q in qualities
+                                      if codec.quality_info(q)}}
+        for spec, codec, qualities in codecs
+    }
+    write_manifest(manifest_path, manifest)
+
+    failures: list[dict[str, Any]] = []
+    completed = 0
+    interrupted = False
+    t0 = time.monotonic()
+    bar = _progress(len(todo), progress, dataset.name)
+    with ResultsWriter(results_path) as writer:
+        def on_row(row: dict[str, Any]) -> None:
+            nonlocal completed
+            writer.write(row)
+            completed += 1
+            if row.get("error"):
+                failures.append(row)
+                bar.set_postfix(failed=len(failures), refresh=False)
+            bar.update(1)
+
+        try:
+            if todo:
+                execute(todo, on_row, workers, scheduler)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            bar.close()
+    wall = time.monotonic() - t0
+    write_summary(run_dir)
+    manifest["finished"] = now_iso()
+    manifest["status"] = "interrupted" if interrupted else ("failed jobs" if failures else "ok")
+    manifest["run"].update({"wall_s": round(wall, 3), "completed": completed,
+                            "skipped": len(all_jobs) - len(todo), "failed": len(failures)})
+    write_manifest(manifest_path, manifest)
+    return RunOutcome(run_dir, len(all_jobs), len(all_jobs) - len(todo), completed, failures, wall, interrupted)
+
+
+def _progress(total: int, enabled: bool, name: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="job", desc=f"elicbench {Path(name).name}", file=sys.stderr,
+                disable=not enabled, dynamic_ncols=True, smoothing=0.1)

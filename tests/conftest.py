@@ -1,0 +1,43 @@
+"""Shared fixtures. Tests use the real Kodak images from $ELICBENCH_DATA (CI: ../shared/datasets)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+_REPO = Path(__file__).resolve().parent.parent
+# Default for a checkout that has ../shared beside it, as CI does.
+os.environ.setdefault("ELICBENCH_DATA", str(_REPO.parent / "shared" / "datasets"))
+# Never let a test touch the user's real cache.
+os.environ.setdefault("ELICBENCH_CACHE", str(_REPO / ".pytest_cache" / "elicbench-cache"))
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    return Path(os.environ["ELICBENCH_DATA"])
+
+
+@pytest.fixture(scope="session")
+def kodak_dir(data_root: Path) -> Path:
+    d = data_root / "kodak"
+    if not (d / "kodim01.png").exists():
+        pytest.skip(f"Kodak images not found in {d} (set ELICBENCH_DATA)")
+    return d
+
+
+@pytest.fixture(scope="session")
+def kodak_image(kodak_dir: Path):
+    """Load a Kodak image as RGB uint8: kodak_image(1) -> kodim01."""
+    from PIL import Image
+
+    cache: dict[int, np.ndarray] = {}
+
+    def load(n: int = 1) -> np.ndarray:
+        if n not in cache:
+            with Image.open(kodak_dir / f"kodim{n:02d}.png") as im:
+                cache[n] = np.asarray(im.convert("RGB"))
+        return cache[n]
+
+    return load

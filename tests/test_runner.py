@@ -1,0 +1,101 @@
+"""The runner end to end on real Kodak images: rows, resume after a kill, failures, crashes."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from elicbench.results import RESULT_COLUMNS, load_results, read_rows
+from elicbench.runner import RunConfig, RunError, run_benchmark
+
+import fake_codecs  # noqa: F401  (registers test-crash / test-fail)
+
+
+def _run(tmp_path, **kw):
+    kw.setdefault("progress", False)
+    kw.setdefault("jobs", 1)
+    return run_benchmark(RunConfig(out=tmp_path / "run", **kw))
+
+
+def test_run_writes_contract_files(tmp_path):
+    outcome = _run(tmp_path, dataset="kodak", codecs=["jpeg"], qualities={"jpeg": [30, 75]}, limit=2, jobs=2)
+    assert outcome.ok and outcome.completed == 4
+    df = load_results(outcome.run_dir / "results.csv")
+    assert list(df.columns) == RESULT_COLUMNS
+    assert sorted(df["image"].unique()) == ["kodim01", "kodim02"]
+    # bpp comes from the whole stored file.
+    np.testing.assert_allclose(df["bpp"], 8 * df["bytes"] / (df["width"] * df["height"]))
+    assert (df["psnr"] > 20).all() and (df["ms_ssim"] > 0.8).all()
+    q30, q75 = (df[df["quality"] == q]["bpp"].mean() for q in (30, 75))
+    assert q75 > q30
+    summary = pd.read_csv(outcome.run_dir / "summary.csv")
+    assert len(summary) == 2 and (summary["n_images"] == 2).all()
+    m = json.loads((outcome.run_dir / "manifest.json").read_text())
+    assert m["status"] == "ok" and m["finished"]
+    assert [im["name"] for im in m["dataset"]["images"]] == ["kodim01", "kodim02"]
+    assert all(len(im["sha256"]) == 64 for im in m["dataset"]["images"])
+    assert "libjpeg-turbo" in json.dumps(m["codecs"]["jpeg"]["versions"]).lower()
+    assert m["tensorflow_settings"]["env"]["TF_ENABLE_ONEDNN_OPTS"] in ("0", "1")
+
+
+def test_failed_job_is_a_row_and_the_run_goes_on(tmp_path):
+    outcome = _run(tmp_path, dataset="kodak", codecs=["test-fail"], qualities={"test-fail": [12, 13]}, limit=1)
+    assert not outcome.ok and len(outcome.failures) == 1
+    rows = read_rows(outcome.run_dir / "results.csv")
+    errors = {r["quality"]: r["error"] for r in rows}
+    assert errors["12"] == "" and "refusing quality 13" in errors["13"]
+
+
+def test_worker_crash_is_retried_then_reported(tmp_path):
+    outcome = _run(tmp_path, dataset="kodak", codecs=["test-crash"], limit=4, jobs=2)
+    rows = read_rows(outcome.run_dir / "results.csv")
+    by_image = {r["image"]: r["error"] for r in rows}
+    assert len(rows) == 4
+    assert "worker process died" in by_image["kodim04"]
+    assert all(by_image[f"kodim0{i}"] == "" for i in (1, 2, 3))
+
+
+def test_resume_after_kill_gives_the_same_rows(tmp_path):
+    """Kill a real `elicbench run` mid-way, resume it, compare with an uninterrupted run."""
+    args = ["--dataset", "kodak", "--codecs", "jpeg", "--qualities", "jpeg=20,40,60,80", "--limit", "3",
+            "--jobs", "1", "--no-progress"]
+    full = tmp_path / "full"
+    subprocess.run([sys.executable, "-m", "elicbench.cli", "run", *args, "--out", str(full)], check=True,
+                   capture_output=True)
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "elicbench.cli", "run", *args, "--out", str(killed)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(read_rows(killed / "results.csv")) < 4:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: no clean shutdown at all
+    proc.wait()
+    partial = len(read_rows(killed / "results.csv"))
+    assert 4 <= partial < 12, partial
+    res = subprocess.run([sys.executable, "-m", "elicbench.cli", "run", *args, "--out", str(killed), "--resume"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    a = load_results(full / "results.csv").sort_values(["image", "quality"]).reset_index(drop=True)
+    b = load_results(killed / "results.csv").sort_values(["image", "quality"]).reset_index(drop=True)
+    assert len(b) == 12  # no duplicates, nothing lost
+    cols = ["image", "codec", "quality", "bytes", "bpp", "psnr", "ms_ssim"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
+
+
+def test_existing_run_is_not_overwritten(tmp_path):
+    _run(tmp_path, dataset="kodak", codecs=["jpeg"], qualities={"jpeg": [50]}, limit=1)
+    with pytest.raises(RunError, match="--resume"):
+        _run(tmp_path, dataset="kodak", codecs=["jpeg"], qualities={"jpeg": [50]}, limit=1)
+
+
+def test_qualities_for_unlisted_codec_is_an_error(tmp_path):
+    with pytest.raises(RunError, match="not in --codecs"):
+        _run(tmp_path, dataset="kodak", codecs=["jpeg"], qualities={"webp": [50]})
