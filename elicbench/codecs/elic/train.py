@@ -1,0 +1,465 @@
+"""Training an ELIC model: ``elicbench train`` calls :func:`train`.
+
+Loss = bpp + λ·MSE, with MSE on the 0..255 scale, so the paper's λ values transfer unchanged
+(see ``PAPER_LAMBDAS``; ``q1``..``q8`` name them). Adam with global gradient-norm clipping 1.0
+and one step decay of the learning rate (×0.1 at 90 % of the steps by default).
+
+The loop is a custom ``tf.function`` step run through a ``tf.distribute`` strategy:
+``MirroredStrategy`` when more than one GPU is visible, the default strategy otherwise (one GPU
+or the CPU). ``mixed_precision=True`` trains under the ``mixed_float16`` policy with loss
+scaling; the exported model is always rebuilt in float32, because coding must run in float32
+for the range coder to decode bit-exactly.
+
+A run lives in ``out_dir``: ``checkpoints/`` (written every ``checkpoint_every`` steps, on
+SIGTERM/SIGINT, on the time limit and at the end; a later call with the same ``out_dir``
+resumes from the newest one), ``logs/`` (TensorBoard), ``train_log.csv`` and the exported
+``model/`` directory.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import platform
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from elicbench.codecs.elic.data import TrainingDataError, scan_training_set, training_batches, validation_batch
+from elicbench.tfenv import import_tf
+
+# Defaults per preset: (steps, batch size, patch size). "full" follows the paper's setting
+# (batch 16, 256x256 crops; the reference trains 1 M steps); "tiny" is sized for a CPU or a
+# short GPU run.
+PRESET_TRAINING = {
+    "full": {"steps": 1_000_000, "batch_size": 16, "patch_size": 256},
+    "tiny": {"steps": 20_000, "batch_size": 8, "patch_size": 128},
+}
+DEFAULT_DECAY_AT = 0.9
+CSV_COLUMNS = ("step", "split", "loss", "bpp", "mse", "psnr", "learning_rate", "steps_per_s", "elapsed_s")
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (diverged, bad settings); the message says what to do."""
+
+
+class TrainingInterrupted(TrainingError):
+    """Stopped by SIGINT/SIGTERM after saving a checkpoint; the same call resumes."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Rate points
+
+def _paper_lambdas() -> tuple[float, ...]:
+    from elicbench.codecs.elic.config import PAPER_LAMBDAS
+
+    return tuple(float(v) for v in PAPER_LAMBDAS)
+
+
+def resolve_lambda(value: str | float) -> float:
+    """A λ given as a number (``0.0032``) or as a paper rate point ``q1``..``q8`` (lowest rate first)."""
+    if isinstance(value, str):
+        text = value.strip()
+        match = re.fullmatch(r"[qQ](\d+)", text)
+        if match:
+            lambdas = _paper_lambdas()
+            index = int(match.group(1))
+            if not 1 <= index <= len(lambdas):
+                raise TrainingError(f"rate point {text!r} does not exist; use q1..q{len(lambdas)} "
+                                    f"(λ = {', '.join(f'{v:g}' for v in lambdas)}) or a number")
+            return lambdas[index - 1]
+        try:
+            value = float(text)
+        except ValueError:
+            raise TrainingError(f"λ must be a positive number or a paper rate point q1..q8, got {text!r}") from None
+    lmbda = float(value)
+    if not (math.isfinite(lmbda) and lmbda > 0):
+        raise TrainingError(f"λ must be a positive number, got {value!r}")
+    return lmbda
+
+
+def rate_point_name(lmbda: float) -> str:
+    """``q1``..``q8`` for the paper's λ values, else ``lambda<value>`` (e.g. ``lambda0.005``)."""
+    for index, paper in enumerate(_paper_lambdas(), start=1):
+        if math.isclose(lmbda, paper, rel_tol=1e-6):
+            return f"q{index}"
+    return f"lambda{lmbda:g}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+def _hardware(tf) -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        if names:
+            cpu = names[0]
+    except OSError:
+        pass
+    gpus = []
+    for device in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(device)
+        gpus.append(details.get("device_name", device.name))
+    return {"cpu": cpu, "cpu_count": os.cpu_count(), "gpus": gpus,
+            "threads": os.environ.get("ELICBENCH_THREADS") or "default"}
+
+
+def _choose_strategy(tf):
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _psnr(mse: float) -> float:
+    return 10 * math.log10(255.0 ** 2 / mse) if mse > 0 else float("inf")
+
+
+class _StopSignals:
+    """Turns SIGINT/SIGTERM into a flag the loop checks between steps (so a checkpoint can be saved)."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self):
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.received is not None:  # a second signal: stop now, without a checkpoint
+            raise KeyboardInterrupt
+        self.received = signum
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        return False
+
+
+class _Progress:
+    """tqdm bar on a terminal; a plain line every ``every`` steps otherwise (nohup logs)."""
+
+    def __init__(self, enabled: bool, start: int, total: int, every: int):
+        self.enabled, self.total, self.every = enabled, total, every
+        self.bar = None
+        self._t0, self._s0 = time.monotonic(), start
+        if enabled and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=start, unit="step", dynamic_ncols=True, file=sys.stderr)
+
+    def update(self, step: int, scalars: dict[str, float]):
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.update(step - self.bar.n)
+            if step % max(1, min(self.every, 10)) == 0:
+                self.bar.set_postfix(loss=f"{scalars['loss']:.4f}", bpp=f"{scalars['bpp']:.3f}",
+                                     psnr=f"{scalars['psnr']:.2f}")
+            return
+        if step % self.every == 0 or step == self.total:
+            rate = (step - self._s0) / max(1e-9, time.monotonic() - self._t0)
+            eta = (self.total - step) / rate if rate > 0 else float("inf")
+            print(f"step {step}/{self.total}  loss {scalars['loss']:.4f}  bpp {scalars['bpp']:.4f}  "
+                  f"psnr {scalars['psnr']:.2f} dB  {rate:.3f} steps/s  ETA {eta / 60:.1f} min",
+                  file=sys.stderr, flush=True)
+
+    def message(self, text: str):
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+        elif self.enabled:
+            print(text, file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _CsvLog:
+    def __init__(self, path: Path):
+        self.path = path
+        new = not path.exists()
+        self.file = open(path, "a", newline="")
+        self.writer = csv.DictWriter(self.file, fieldnames=CSV_COLUMNS)
+        if new:
+            self.writer.writeheader()
+
+    def write(self, row: dict[str, Any]):
+        self.writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+        self.file.flush()
+
+    def close(self):
+        self.file.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+
+def train(
+    data_dir: str | os.PathLike,
+    lmbda: str | float,
+    out_dir: str | os.PathLike,
+    *,
+    preset: str = "tiny",
+    config=None,
+    steps: int | None = None,
+    batch_size: int | None = None,
+    patch_size: int | None = None,
+    learning_rate: float = 1e-4,
+    lr_decay_steps: int | None = None,
+    lr_decay_factor: float = 0.1,
+    mixed_precision: bool = False,
+    validation_dir: str | os.PathLike | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    log_every: int = 50,
+    checkpoint_every: int = 500,
+    validate_every: int | None = None,
+    max_minutes: float | None = None,
+    keep_checkpoints: int = 3,
+    export_meta: dict[str, Any] | None = None,
+) -> Path:
+    """Train (or resume training) an ELIC model and export it; returns the exported model directory.
+
+    ``lmbda``: a number or a paper rate point ``q1``..``q8``. ``preset`` picks the model size
+    (``full`` = the paper's model, ``tiny`` = a small demo model) and the default steps, batch
+    and patch size; ``config`` (an ``ELICConfig``) overrides the preset's model. ``steps`` is the
+    total: a resumed run continues from its checkpoint's step up to it. ``lr_decay_steps`` is
+    the step where the learning rate is multiplied by ``lr_decay_factor`` (default: 90 % of
+    ``steps``). ``max_minutes`` stops this call after that much wall time, saves a checkpoint and
+    exports what it has (call again to continue). Validation (hard rounding, fixed centre crops
+    of ``validation_dir`` or of the training images) runs every ``validate_every`` steps
+    (default: ``checkpoint_every``) and at the end.
+    """
+    tf = import_tf()
+    from elicbench.codecs.elic.config import PRESETS
+    from elicbench.codecs.elic.export import export_model
+    from elicbench.codecs.elic.model import build_model
+
+    lmbda = resolve_lambda(lmbda)
+    if config is None:
+        if preset not in PRESETS:
+            raise TrainingError(f"unknown preset {preset!r}; choose one of {', '.join(sorted(PRESETS))}")
+        config = PRESETS[preset]
+    defaults = PRESET_TRAINING.get(preset, PRESET_TRAINING["tiny"])
+    steps = int(steps if steps is not None else defaults["steps"])
+    batch_size = int(batch_size if batch_size is not None else defaults["batch_size"])
+    patch_size = int(patch_size if patch_size is not None else defaults["patch_size"])
+    for name, value in (("steps", steps), ("batch_size", batch_size), ("log_every", log_every),
+                        ("checkpoint_every", checkpoint_every)):
+        if value < 1:
+            raise TrainingError(f"{name} must be at least 1, got {value}")
+    if patch_size < 64 or patch_size % 64:
+        raise TrainingError(f"patch size must be a multiple of 64 (the model downsamples by 64), got {patch_size}")
+    if not (learning_rate > 0):
+        raise TrainingError(f"learning rate must be positive, got {learning_rate}")
+    decay_at = int(lr_decay_steps if lr_decay_steps is not None else round(DEFAULT_DECAY_AT * steps))
+    validate_every = int(validate_every or checkpoint_every)
+
+    out_dir = Path(out_dir).expanduser()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    progress_out = _Progress(progress, 0, steps, log_every)
+    training_set = scan_training_set(data_dir, patch_size, warn=progress_out.message if progress else lambda m: None)
+    validation_set = scan_training_set(validation_dir, patch_size, purpose="validation") if validation_dir else training_set
+    validation_images = validation_batch(validation_set, patch_size=patch_size)
+
+    strategy = _choose_strategy(tf)
+    replicas = strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        raise TrainingError(f"batch size {batch_size} must be divisible by the number of GPUs ({replicas})")
+
+    previous_policy = tf.keras.mixed_precision.global_policy()
+    if mixed_precision:
+        tf.keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        with strategy.scope():
+            model = build_model(config)
+            schedule = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
+                [decay_at], [learning_rate, learning_rate * lr_decay_factor])
+            optimizer = tf.keras.optimizers.Adam(learning_rate=schedule, global_clipnorm=1.0)
+            if mixed_precision:
+                optimizer = tf.keras.mixed_precision.LossScaleOptimizer(optimizer)
+            step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            seconds_var = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="train_seconds")
+            # Create every variable before a checkpoint is restored into them.
+            model(tf.zeros([1, patch_size, patch_size, 3]), training=True)
+            optimizer.build(model.trainable_variables)
+        checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step_var, train_seconds=seconds_var)
+        manager = tf.train.CheckpointManager(checkpoint, str(out_dir / "checkpoints"), max_to_keep=keep_checkpoints)
+        if manager.latest_checkpoint:
+            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        start_step = int(step_var.numpy())
+
+        lmbda_t = tf.constant(lmbda, tf.float32)
+        variables = model.trainable_variables
+
+        def replica_step(batch):
+            with tf.GradientTape() as tape:
+                out = model(batch, training=True)
+                bpp = tf.cast(out["bpp"], tf.float32)
+                mse = tf.cast(out["mse"], tf.float32)
+                loss = bpp + lmbda_t * mse
+                # Gradients are summed over replicas, so each contributes its share of the mean.
+                replica_loss = loss / replicas
+                if mixed_precision:
+                    replica_loss = optimizer.get_scaled_loss(replica_loss)
+            grads = tape.gradient(replica_loss, variables)
+            if mixed_precision:
+                grads = optimizer.get_unscaled_gradients(grads)
+            optimizer.apply_gradients(zip(grads, variables))
+            return {"loss": loss, "bpp": bpp, "mse": mse}
+
+        @tf.function
+        def train_step(batch):
+            per_replica = strategy.run(replica_step, args=(batch,))
+            return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in per_replica.items()}
+
+        @tf.function
+        def validate(images):
+            out = model(images, training=False)
+            bpp = tf.cast(out["bpp"], tf.float32)
+            mse = tf.cast(out["mse"], tf.float32)
+            return {"loss": bpp + lmbda_t * mse, "bpp": bpp, "mse": mse}
+
+        if start_step >= steps:
+            progress_out.message(f"elicbench train: checkpoint in {out_dir / 'checkpoints'} is already at step "
+                                 f"{start_step} >= {steps}; exporting it")
+        elif start_step:
+            progress_out.message(f"elicbench train: resuming from step {start_step} ({manager.latest_checkpoint})")
+
+        batches = training_batches(training_set, batch_size=batch_size, patch_size=patch_size,
+                                   seed=seed, start_step=start_step)
+        batches = iter(strategy.experimental_distribute_dataset(batches))
+        writer = tf.summary.create_file_writer(str(out_dir / "logs"))
+        csv_log = _CsvLog(out_dir / "train_log.csv")
+        progress_out.close()
+        progress_out = _Progress(progress, start_step, steps, log_every)
+
+        def run_validation(step: int) -> dict[str, float]:
+            values = {k: float(v) for k, v in validate(validation_images).items()}
+            values["psnr"] = _psnr(values["mse"])
+            with writer.as_default(step=step):
+                for k, v in values.items():
+                    tf.summary.scalar(f"validation/{k}", v)
+            csv_log.write({"step": step, "split": "validation", **values,
+                           "elapsed_s": float(seconds_var.numpy())})
+            progress_out.message(f"validation at step {step}: loss {values['loss']:.4f}  bpp {values['bpp']:.4f}  "
+                                 f"psnr {values['psnr']:.2f} dB (hard rounding)")
+            return values
+
+        started = time.monotonic()
+        deadline = started + max_minutes * 60 if max_minutes else None
+        window: dict[str, list[float]] = {"loss": [], "bpp": [], "mse": []}
+        window_start = time.monotonic()
+        step = start_step
+        last_train: dict[str, float] = {}
+        stop_reason = "completed" if start_step < steps else "already complete"
+        session_seconds_base = float(seconds_var.numpy())
+        with _StopSignals() as stop, writer.as_default():
+            while step < steps:
+                values = {k: float(v) for k, v in train_step(next(batches)).items()}
+                if not all(math.isfinite(v) for v in values.values()):
+                    raise TrainingError(
+                        f"training diverged at step {step + 1} (loss {values['loss']}, bpp {values['bpp']}, "
+                        f"mse {values['mse']}). The last good checkpoint is kept in {out_dir / 'checkpoints'}; "
+                        "lower the learning rate (--learning-rate) or λ and run again to resume from it.")
+                step += 1
+                step_var.assign(step)
+                seconds_var.assign(session_seconds_base + time.monotonic() - started)
+                for k in window:
+                    window[k].append(values[k])
+                values["psnr"] = _psnr(values["mse"])
+                progress_out.update(step, values)
+                if step % log_every == 0 or step == steps:
+                    now = time.monotonic()
+                    n = len(window["loss"])
+                    last_train = {k: sum(v) / n for k, v in window.items()}
+                    last_train["psnr"] = _psnr(last_train["mse"])
+                    lr = float(schedule(step - 1))
+                    rate = n / max(1e-9, now - window_start)
+                    for k, v in last_train.items():
+                        tf.summary.scalar(f"train/{k}", v, step=step)
+                    tf.summary.scalar("train/learning_rate", lr, step=step)
+                    tf.summary.scalar("train/steps_per_s", rate, step=step)
+                    csv_log.write({"step": step, "split": "train", **last_train, "learning_rate": lr,
+                                   "steps_per_s": rate, "elapsed_s": float(seconds_var.numpy())})
+                    window = {k: [] for k in window}
+                    window_start = now
+                if step % validate_every == 0 and step < steps:
+                    run_validation(step)
+                if step % checkpoint_every == 0:
+                    manager.save(checkpoint_number=step)
+                if stop.received is not None:
+                    manager.save(checkpoint_number=step)
+                    name = signal.Signals(stop.received).name
+                    raise TrainingInterrupted(
+                        f"training stopped by {name} at step {step}/{steps}; checkpoint saved in "
+                        f"{out_dir / 'checkpoints'}. Run the same command again to resume.")
+                if deadline is not None and time.monotonic() >= deadline:
+                    stop_reason = f"time limit ({max_minutes:g} min)"
+                    progress_out.message(f"elicbench train: time limit of {max_minutes:g} min reached at step "
+                                         f"{step}/{steps}; saving and exporting (run again to continue)")
+                    break
+            if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(f"-{step}"):
+                manager.save(checkpoint_number=step)
+            final_validation = run_validation(step)
+        writer.flush()
+        csv_log.close()
+        progress_out.close()
+
+        meta = {
+            "demo": False,
+            "preset": preset,
+            "config": dataclasses.asdict(config) if dataclasses.is_dataclass(config) else repr(config),
+            "lambda": lmbda,
+            "rate_point": rate_point_name(lmbda),
+            "steps": step,
+            "steps_requested": steps,
+            "stop_reason": stop_reason,
+            "batch_size": batch_size,
+            "patch_size": patch_size,
+            "learning_rate": learning_rate,
+            "lr_decay_step": decay_at,
+            "lr_decay_factor": lr_decay_factor,
+            "global_clipnorm": 1.0,
+            "mixed_precision": mixed_precision,
+            "seed": seed,
+            "data": {"dir": str(training_set.root), "files": len(training_set.images),
+                     "skipped_small": list(training_set.skipped), "sha256": training_set.sha256},
+            "validation_data": str(validation_set.root) if validation_dir else "centre crops of the training images",
+            "hardware": _hardware(tf),
+            "replicas": replicas,
+            "train_seconds": round(float(seconds_var.numpy()), 1),
+            "final_train": last_train,
+            "final_validation": final_validation,
+        }
+        if export_meta:
+            meta.update(export_meta)
+    finally:
+        tf.keras.mixed_precision.set_global_policy(previous_policy)
+
+    export_source = model
+    if mixed_precision:
+        # Coding runs in float32: rebuild the model under the float32 policy and copy the weights.
+        export_source = build_model(config)
+        export_source(tf.zeros([1, patch_size, patch_size, 3]), training=True)
+        export_source.set_weights(model.get_weights())
+    return Path(export_model(export_source, out_dir / "model", meta))
+
+
+__all__ = [
+    "PRESET_TRAINING", "TrainingDataError", "TrainingError", "TrainingInterrupted",
+    "rate_point_name", "resolve_lambda", "train",
+]
