@@ -1,0 +1,145 @@
+"""Reading run directories (results.csv + manifest.json) for reports and plots.
+
+Only ``results.csv`` is required: curves are recomputed from it, so a run killed before it wrote
+``summary.csv`` or ``manifest.json`` can still be reported on (the manifest is then empty).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..results import MANIFEST_FILE, RESULT_COLUMNS, RESULTS_FILE
+
+# Columns read as text; everything else numeric (empty cells -> NaN).
+_TEXT_COLUMNS = ("dataset", "image", "codec", "codec_settings", "converted", "note", "error")
+_NUMERIC_COLUMNS = tuple(c for c in RESULT_COLUMNS if c not in _TEXT_COLUMNS)
+
+
+class RunDirError(Exception):
+    """A path given as a run directory is not one (or holds an unreadable results.csv)."""
+
+
+@dataclass
+class Run:
+    """One run directory: its results table and manifest (``{}`` when the file is missing)."""
+
+    path: Path
+    results: "pandas.DataFrame"
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def datasets(self) -> list[str]:
+        return sorted(self.results["dataset"].dropna().unique())
+
+    @property
+    def codecs(self) -> list[str]:
+        return sorted(self.results["codec"].dropna().unique())
+
+
+def read_results_csv(path: Path) -> "pandas.DataFrame":
+    """results.csv as a DataFrame: text columns as str ('' when empty), the rest as floats.
+
+    Missing optional columns are added empty, so older or hand-made files still load.
+    """
+    import numpy as np
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise RunDirError(f"{path}: cannot read results ({exc}); is it a results.csv written by `elicbench run`?") from None
+    missing = [c for c in ("image", "codec", "bpp") if c not in df.columns]
+    if missing:
+        raise RunDirError(f"{path}: missing column(s) {', '.join(missing)}; expected the columns of `elicbench run`'s results.csv")
+    for col in _TEXT_COLUMNS:
+        df[col] = df[col].fillna("").astype(str) if col in df else ""
+    for col in _NUMERIC_COLUMNS:
+        if col in df:
+            # 'inf' (a lossless PSNR) parses to inf; '' and junk to NaN.
+            df[col] = pd.to_numeric(df[col].replace("", np.nan), errors="coerce").astype(float)
+        else:
+            df[col] = np.nan
+    return df
+
+
+def load_run(path: str | Path) -> Run:
+    """Load a run directory. Raises RunDirError when there is no results.csv in it."""
+    path = Path(path)
+    results_path = path / RESULTS_FILE
+    if not results_path.is_file():
+        raise RunDirError(f"{path} is not a run directory: it has no {RESULTS_FILE} (make one with `elicbench run`)")
+    results = read_results_csv(results_path)
+    manifest: dict[str, Any] = {}
+    manifest_path = path / MANIFEST_FILE
+    if manifest_path.is_file():
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RunDirError(f"{manifest_path}: not valid JSON ({exc})") from None
+        if not isinstance(manifest, dict):
+            raise RunDirError(f"{manifest_path}: expected a JSON object at the top level")
+    return Run(path=path, results=results, manifest=manifest)
+
+
+def find_runs(paths: Iterable[str | Path]) -> list[Run]:
+    """Every run directory at or below the given paths, each once, in path order.
+
+    A path may be a run directory or any directory containing run directories (searched
+    recursively; directories without results.csv are skipped). A path that does not exist, or
+    under which no run is found, is an error: a typo should not produce an empty report.
+    """
+    found: list[Path] = []
+    seen: set[Path] = set()
+    for given in paths:
+        root = Path(given)
+        if not root.exists():
+            raise RunDirError(f"{root}: no such file or directory")
+        if root.is_file():
+            if root.name == RESULTS_FILE:
+                root = root.parent
+            else:
+                raise RunDirError(f"{root}: expected a run directory (or a directory of run directories), got a file")
+        candidates = sorted({p.parent for p in root.rglob(RESULTS_FILE)})
+        if not candidates:
+            raise RunDirError(f"{root}: no run directory (with a {RESULTS_FILE}) found here or below")
+        for run_dir in candidates:
+            key = run_dir.resolve()
+            if key not in seen:
+                seen.add(key)
+                found.append(run_dir)
+    return [load_run(p) for p in found]
+
+
+def combined_results(runs: Iterable[Run]) -> "pandas.DataFrame":
+    """All runs' results in one table, with a ``run`` column (the run directory) and
+    ``codec_label`` (the codec label as the run wrote it, the key of its manifest's ``codecs``).
+
+    When the same codec label appears for the same dataset in more than one run (two JPEG runs
+    with different library versions, say), each is renamed ``label (run-dir-name)`` so their
+    curves are kept apart rather than averaged together.
+    """
+    import pandas as pd
+
+    runs = list(runs)
+    frames = []
+    for run in runs:
+        df = run.results.copy()
+        df["run"] = str(run.path)
+        frames.append(df)
+    if not frames:
+        raise RunDirError("no runs given")
+    df = pd.concat(frames, ignore_index=True)
+    df["codec_label"] = df["codec"]  # the label as its run wrote it (its manifest's key)
+    owners = df.groupby(["dataset", "codec"])["run"].nunique()
+    clashing = {key for key, n in owners.items() if n > 1}
+    if clashing:
+        names = {str(r.path): r.name for r in runs}
+        clash = [(d, c) in clashing for d, c in zip(df["dataset"], df["codec"])]
+        df.loc[clash, "codec"] = [f"{c} ({names[r]})" for c, r in zip(df.loc[clash, "codec"], df.loc[clash, "run"])]
+    return df

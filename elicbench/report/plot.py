@@ -1,0 +1,275 @@
+"""RD and timing plots (matplotlib, Agg backend, imported only when a plot is made).
+
+Every codec keeps its colour across figures and runs: known codecs and published curves have a
+fixed colour; any other label (a codec with non-default settings, a third-party codec) gets one
+picked from a spare palette by a hash of its name. Measured curves are solid with markers at the
+RD points; published reference curves are dashed and labelled "(published)".
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from ..analysis.curves import METRICS, Curve, rd_curves
+from ..analysis.reference import REF_PREFIX, check_reference_names, reference_curve, reference_datasets
+
+FIXED_COLOURS = {
+    "jpeg": "#1f77b4",
+    "webp": "#2ca02c",
+    "avif": "#d62728",
+    "avif-svt": "#ff7f0e",
+    "avif-rav1e": "#e377c2",
+    "jpeg2000": "#8c564b",
+    "jxl": "#17becf",
+    "heif": "#bcbd22",
+    "elic": "#9467bd",
+    # Published curves: greys for the standards' reference encoders, tints of the matching codec otherwise.
+    "ref:vtm": "#111111",
+    "ref:hm": "#6b6b6b",
+    "ref:bpg444": "#a0a0a0",
+    "ref:av1-aomenc": "#c44e52",
+    "ref:elic-paper": "#9467bd",
+    "ref:elic-sm-paper": "#c5b0d5",
+    "ref:jpeg-pillow7": "#aec7e8",
+    "ref:webp-pillow7": "#98df8a",
+    "ref:jpeg2000-openjpeg": "#c49c94",
+}
+# Colours for labels not in the table, distinct from the fixed ones.
+SPARE_COLOURS = ("#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#31a354", "#e6550d",
+                 "#756bb1", "#636363", "#b5cf6b", "#de9ed6", "#6baed6", "#fd8d3c")
+SPARE_MARKERS = ("s", "^", "D", "v", "P", "X", "<", ">")
+DPI = 150
+
+
+def _digest(label: str) -> int:
+    return int.from_bytes(hashlib.sha256(label.encode("utf-8")).digest()[:4], "big")
+
+
+def codec_colour(label: str) -> str:
+    """Stable colour of a codec label or ``ref:`` name."""
+    if label in FIXED_COLOURS:
+        return FIXED_COLOURS[label]
+    return SPARE_COLOURS[_digest(label) % len(SPARE_COLOURS)]
+
+
+def codec_marker(label: str) -> str:
+    """Circle for the known codecs, a hash-picked shape otherwise (so colour clashes stay readable)."""
+    if label.startswith(REF_PREFIX):
+        return "."
+    if label in FIXED_COLOURS:
+        return "o"
+    return SPARE_MARKERS[_digest(label) % len(SPARE_MARKERS)]
+
+
+def display_name(label: str) -> str:
+    return f"{label[len(REF_PREFIX):]} (published)" if label.startswith(REF_PREFIX) else label
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _style_axes(ax, xlabel: str, ylabel: str, title: str) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=11)
+    ax.grid(True, which="major", color="#d0d0d0", linewidth=0.8)
+    ax.grid(True, which="minor", color="#ececec", linewidth=0.5)
+    ax.minorticks_on()
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def _legend(ax) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    # Measured codecs first, published curves after them.
+    pairs = sorted(zip(handles, labels), key=lambda hl: hl[1].endswith("(published)"))
+    handles, labels = [h for h, _ in pairs], [l for _, l in pairs]
+    if handles:
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9,
+                  borderaxespad=0.0)
+
+
+def _n_images_text(curves: Sequence[Curve]) -> str:
+    counts = sorted({c.n_images for c in curves if c.n_images})
+    if not counts:
+        return ""
+    if len(counts) == 1:
+        return f"{counts[0]} images"
+    return f"{counts[0]}-{counts[-1]} images"
+
+
+def _curve_label(curve: Curve, most: int) -> str:
+    name = display_name(curve.label)
+    if curve.n_images and curve.n_images < most:
+        name += f" (n={curve.n_images})"
+    return name
+
+
+def rd_figure(curves: Sequence[Curve], refs: Sequence[Curve] = (), *, metric: str = "psnr", title: str = ""):
+    """bpp vs ``metric`` for measured ``curves`` (solid, markers) and published ``refs`` (dashed).
+
+    The x range follows the measured curves (references are cut to it) so the measured codecs
+    fill the plot; with no measured curve it follows the references.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8.0, 5.2), layout="constrained")
+    most = max((c.n_images for c in curves), default=0)
+    shown_bpp = [c.bpp for c in curves] or [r.bpp for r in refs]
+    xmax = max((float(np.max(b)) for b in shown_bpp if len(b)), default=1.0) * 1.06
+    visible: list[np.ndarray] = []
+    for ref in refs:
+        ax.plot(ref.bpp, ref.quality, linestyle="--", linewidth=1.4, marker=".", markersize=5,
+                color=codec_colour(ref.label), label=display_name(ref.label), zorder=2)
+        visible.append(ref.quality[ref.bpp <= xmax])
+    for curve in curves:
+        ax.plot(curve.bpp, curve.quality, linestyle="-", linewidth=1.8, marker=codec_marker(curve.label),
+                markersize=5, color=codec_colour(curve.label), label=_curve_label(curve, most), zorder=3)
+        visible.append(curve.quality)
+    values = np.concatenate([v for v in visible if len(v)]) if visible else np.array([])
+    if values.size:
+        lo, hi = float(np.min(values)), float(np.max(values))
+        pad = max((hi - lo) * 0.04, 0.1)
+        ax.set_ylim(lo - pad, hi + pad)
+    ax.set_xlim(0.0, xmax)
+    _style_axes(ax, "bits per pixel (bpp)", METRICS[metric], title)
+    _legend(ax)
+    return fig
+
+
+def time_figure(curves: Sequence[Curve], *, which: str = "encode", title: str = ""):
+    """Mean ``which`` ('encode' or 'decode') time per image vs bpp, log time axis (milliseconds)."""
+    if which not in ("encode", "decode"):
+        raise ValueError(f"which must be 'encode' or 'decode', got {which!r}")
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8.0, 5.2), layout="constrained")
+    most = max((c.n_images for c in curves), default=0)
+    plotted = False
+    for curve in curves:
+        seconds = curve.encode_s if which == "encode" else curve.decode_s
+        if seconds is None:
+            continue
+        ms = np.asarray(seconds, dtype=float) * 1000.0
+        keep = np.isfinite(ms) & (ms > 0)
+        if not keep.any():
+            continue
+        ax.plot(curve.bpp[keep], ms[keep], linestyle="-", linewidth=1.8, marker=codec_marker(curve.label),
+                markersize=5, color=codec_colour(curve.label), label=_curve_label(curve, most))
+        plotted = True
+    if plotted:
+        ax.set_yscale("log")
+    else:
+        ax.text(0.5, 0.5, "no timings recorded", transform=ax.transAxes, ha="center", va="center", color="#777777")
+    ax.set_xlim(left=0.0)
+    _style_axes(ax, "bits per pixel (bpp)", f"{which} time per image [ms] (log)", title)
+    _legend(ax)
+    return fig
+
+
+def save_figure(fig, base: Path, formats: Iterable[str] = ("png", "svg")) -> list[Path]:
+    """Write ``base.<fmt>`` for each format; closes the figure."""
+    plt = _pyplot()
+    paths = []
+    try:
+        for fmt in formats:
+            path = base.with_name(f"{base.name}.{fmt}")
+            fig.savefig(path, format=fmt, dpi=DPI, bbox_inches="tight", metadata=_stable_metadata(fmt))
+            paths.append(path)
+    finally:
+        plt.close(fig)
+    return paths
+
+
+def figure_png_bytes(fig) -> bytes:
+    """The figure as PNG bytes (for embedding); closes the figure."""
+    import io
+
+    plt = _pyplot()
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", metadata=_stable_metadata("png"))
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def _stable_metadata(fmt: str) -> dict:
+    # No creation date in the files, so re-plotting the same run gives identical files.
+    if fmt == "svg":
+        return {"Date": None}
+    if fmt == "pdf":
+        return {"CreationDate": None}
+    return {}
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of a dataset name (which may be a directory path)."""
+    text = text.strip().rstrip("/\\")
+    text = re.sub(r".*[/\\]", "", text) or "dataset"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+
+
+def reference_for(dataset: str, names: Iterable[str], metric: str) -> list[Curve]:
+    """Published curves ``names`` for ``dataset`` as curves of ``metric``; [] when the dataset has
+    none. Unknown names raise UnknownReferenceError."""
+    names = list(names)
+    if not names or dataset not in reference_datasets():
+        return []
+    return [reference_curve(n, dataset).curve(metric) for n in names]
+
+
+def dataset_figures(results_df, dataset: str, *, with_ref: Sequence[str] = ()):
+    """(name, figure) pairs for one dataset's results: rd_psnr, rd_ms_ssim_db, time_encode, time_decode."""
+    title_name = slug(dataset)
+    if with_ref and dataset not in reference_datasets():
+        warnings.warn(f"no published reference curves for dataset {dataset!r}; {', '.join(with_ref)} not drawn "
+                      f"(published curves exist for: {', '.join(reference_datasets())})", stacklevel=2)
+    out = []
+    psnr_curves: dict[str, Curve] = {}
+    for metric in ("psnr", "ms_ssim_db"):
+        curves = rd_curves(results_df, metric)
+        if metric == "psnr":
+            psnr_curves = curves
+        refs = reference_for(dataset, with_ref, metric)
+        count = _n_images_text(list(curves.values()))
+        title = f"{title_name}: {METRICS[metric].split(' [')[0]} vs rate" + (f" ({count})" if count else "")
+        out.append((f"rd_{metric}", rd_figure(list(curves.values()), refs, metric=metric, title=title)))
+    count = _n_images_text(list(psnr_curves.values()))
+    for which in ("encode", "decode"):
+        title = f"{title_name}: {which} time vs rate" + (f" ({count})" if count else "")
+        out.append((f"time_{which}", time_figure(list(psnr_curves.values()), which=which, title=title)))
+    return out
+
+
+def plot_runs(runs, out_dir, *, with_ref: Sequence[str] = (), formats: Sequence[str] = ("png", "svg")) -> list[Path]:
+    """Write, per dataset in ``runs``, ``<dataset>_rd_psnr``, ``<dataset>_rd_ms_ssim_db``,
+    ``<dataset>_time_encode`` and ``<dataset>_time_decode`` in each format into ``out_dir``
+    (created if needed). Returns the written paths. ``with_ref``: published curve names
+    (e.g. 'vtm', 'elic-paper'), drawn dashed on the RD plots of datasets that have them.
+    """
+    from ..analysis.runs import combined_results
+
+    with_ref = check_reference_names(with_ref)  # fail on a typo before any work
+    formats = list(formats)
+    bad = [f for f in formats if f not in ("png", "svg", "pdf")]
+    if bad:
+        raise ValueError(f"unsupported plot format(s) {', '.join(bad)}; use png, svg or pdf")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    df = combined_results(runs)
+    written: list[Path] = []
+    for dataset in sorted(df["dataset"].unique()):
+        part = df[df["dataset"] == dataset]
+        for name, fig in dataset_figures(part, dataset, with_ref=with_ref):
+            written += save_figure(fig, out_dir / f"{slug(dataset)}_{name}", formats)
+    return written
