@@ -1,0 +1,33 @@
+"""Where named datasets are looked for: ``$ELICBENCH_DATA/<name>/``, then the user cache ``<cache>/<name>/``.
+
+The cache is ``$ELICBENCH_CACHE`` if set, else ``$XDG_CACHE_HOME/elicbench``, else ``~/.cache/elicbench``.
+Both are read from the environment on every call, so tests and long-lived processes see changes.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def data_root() -> Path | None:
+    """``$ELICBENCH_DATA`` as a path, or None when unset or empty."""
+    value = os.environ.get("ELICBENCH_DATA", "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def cache_root() -> Path:
+    value = os.environ.get("ELICBENCH_CACHE", "").strip()
+    if value:
+        return Path(value).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "elicbench"
+
+
+def data_dir(name: str) -> Path | None:
+    root = data_root()
+    return root / name if root is not None else None
+
+
+def cache_dir(name: str) -> Path:
+    return cache_root() / name
