@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -69,10 +70,20 @@ def _source_rows(folder) -> dict[str, str]:
     rows: dict[str, str] = {}
     if not source_md.is_file():
         return rows
+    repo = commit = ""
     for line in source_md.read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 3 and cells[0].endswith(".csv"):
-            rows[cells[0]] = f"{cells[1]}; {cells[2]}"
+        if len(cells) < 3 or not cells[0].endswith(".csv"):
+            continue
+        source = cells[2]
+        if source.startswith("same repo") and repo:
+            # Rows after the first say "same repo, `path`": spell the repository and commit out.
+            source = f"{repo} {source[len('same repo'):].lstrip(', ')}" + (f" @ {commit}" if commit else "")
+        else:
+            repo = source.split()[0] if source else ""
+            found = re.search(r"@\s*([0-9a-f]{7,40})", source)
+            commit = found.group(1) if found else ""
+        rows[cells[0]] = f"{cells[1]}; {source}"
     return rows
 
 
