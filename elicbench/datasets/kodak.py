@@ -78,21 +78,28 @@ class KodakDataset(NamedDataset):
     def fetch(self, *, force: bool = False, progress: bool = True) -> Path:
         target = cache_dir("kodak")
         target.mkdir(parents=True, exist_ok=True)
+        failed = []
         for name in self.expected_files():
             path = target / name
             if not force and path.is_file() and file_sha256(path) == self.sha256[name]:
                 continue
-            self._download_one(name, path, progress)
+            # One bad file does not stop the others: a later fetch then only needs the failed ones.
+            error = self._download_one(name, path, progress)
+            if error:
+                failed.append(error)
+        if failed:
+            raise DatasetError(f"could not fetch {len(failed)} Kodak file(s) into {target}: " + " | ".join(failed))
         return target
 
-    def _download_one(self, name: str, path: Path, progress: bool) -> None:
+    def _download_one(self, name: str, path: Path, progress: bool) -> str | None:
+        """Try each host in turn; the reasons for all failures, or None on success."""
         failures = []
         for base in self.base_urls:
             url = f"{base}/{name}"
             try:
                 download_file(url, path, sha256=self.sha256[name], progress=progress, desc=name)
-                return
+                return None
             except DatasetError as exc:
                 log.warning("%s", exc)
                 failures.append(str(exc))
-        raise DatasetError(f"could not fetch Kodak file {name}: " + "; ".join(failures))
+        return f"{name}: " + "; ".join(failures)
