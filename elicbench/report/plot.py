@@ -84,20 +84,20 @@ def _style_axes(ax, xlabel: str, ylabel: str, title: str) -> None:
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=11)
     ax.grid(True, which="major", color="#d0d0d0", linewidth=0.8)
-    ax.grid(True, which="minor", color="#ececec", linewidth=0.5)
-    ax.minorticks_on()
+    if ax.get_yscale() == "log":  # decades alone are too coarse to read a time off
+        ax.grid(True, which="minor", axis="y", color="#ececec", linewidth=0.5)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
 
 
-def _legend(ax) -> None:
+def _legend(fig, ax) -> None:
     handles, labels = ax.get_legend_handles_labels()
     # Measured codecs first, published curves after them.
     pairs = sorted(zip(handles, labels), key=lambda hl: hl[1].endswith("(published)"))
     handles, labels = [h for h, _ in pairs], [l for _, l in pairs]
     if handles:
-        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9,
-                  borderaxespad=0.0)
+        # 'outside': constrained layout makes room for it, so no second (tight-bbox) draw is needed.
+        fig.legend(handles, labels, loc="outside right upper", frameon=False, fontsize=9)
 
 
 def _n_images_text(curves: Sequence[Curve]) -> str:
@@ -143,7 +143,7 @@ def rd_figure(curves: Sequence[Curve], refs: Sequence[Curve] = (), *, metric: st
         ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlim(0.0, xmax)
     _style_axes(ax, "bits per pixel (bpp)", METRICS[metric], title)
-    _legend(ax)
+    _legend(fig, ax)
     return fig
 
 
@@ -167,24 +167,34 @@ def time_figure(curves: Sequence[Curve], *, which: str = "encode", title: str = 
                 markersize=5, color=codec_colour(curve.label), label=_curve_label(curve, most))
         plotted = True
     if plotted:
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
         ax.set_yscale("log")
+        # Ticks at 1-2-5 steps written as plain numbers: '20', '500', not '10^2'.
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
     else:
         ax.text(0.5, 0.5, "no timings recorded", transform=ax.transAxes, ha="center", va="center", color="#777777")
     ax.set_xlim(left=0.0)
     _style_axes(ax, "bits per pixel (bpp)", f"{which} time per image [ms] (log)", title)
-    _legend(ax)
+    _legend(fig, ax)
     return fig
 
 
 def save_figure(fig, base: Path, formats: Iterable[str] = ("png", "svg")) -> list[Path]:
     """Write ``base.<fmt>`` for each format; closes the figure."""
+    import matplotlib
+
     plt = _pyplot()
     paths = []
     try:
-        for fmt in formats:
-            path = base.with_name(f"{base.name}.{fmt}")
-            fig.savefig(path, format=fmt, dpi=DPI, bbox_inches="tight", metadata=_stable_metadata(fmt))
-            paths.append(path)
+        # A fixed salt makes the SVG's element ids, and so the whole file, reproducible.
+        with matplotlib.rc_context({"svg.hashsalt": "elicbench"}):
+            for fmt in formats:
+                path = base.with_name(f"{base.name}.{fmt}")
+                fig.savefig(path, format=fmt, dpi=DPI, metadata=_stable_metadata(fmt))
+                paths.append(path)
     finally:
         plt.close(fig)
     return paths
@@ -197,7 +207,7 @@ def figure_png_bytes(fig) -> bytes:
     plt = _pyplot()
     buf = io.BytesIO()
     try:
-        fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", metadata=_stable_metadata("png"))
+        fig.savefig(buf, format="png", dpi=DPI, metadata=_stable_metadata("png"))
     finally:
         plt.close(fig)
     return buf.getvalue()

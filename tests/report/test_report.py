@@ -1,0 +1,142 @@
+import math
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+
+from conftest import CODECS, IMAGES, write_run
+from elicbench.analysis.runs import find_runs
+from elicbench.report import ReportInputError, build_report
+from elicbench.report.table import CSV_COLUMNS
+
+
+class PageParser(HTMLParser):
+    """Collects table rows (cell texts), img sources and headings of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self.images, self.headings = [], [], []
+        self._row = self._cell = self._heading = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = ""
+        elif tag == "img":
+            self.images.append(dict(attrs))
+        elif tag in ("h1", "h2", "h3"):
+            self._heading = ""
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self._row.append(self._cell.strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.rows.append(self._row)
+            self._row = None
+        elif tag in ("h1", "h2", "h3") and self._heading is not None:
+            self.headings.append(self._heading.strip())
+            self._heading = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+        if self._heading is not None:
+            self._heading += data
+
+
+def parse(html_text):
+    p = PageParser()
+    p.feed(html_text)
+    p.close()
+    return p
+
+
+def test_report_table_csv_and_html(tmp_path):
+    run_dir = write_run(tmp_path / "run-a", fail={("webp", "img03", 70)})
+    report = build_report(find_runs([run_dir]), visual_bpp=None)
+    # Default anchor: jpeg. Synthetic webp/avif spend 0.75x/0.6x jpeg's bits at equal PSNR.
+    table = pd.read_csv(run_dir / "bdrate.csv")
+    assert list(table.columns) == CSV_COLUMNS
+    by_codec = table.set_index("codec")
+    assert by_codec.loc["jpeg", "role"] == "anchor" and math.isnan(by_codec.loc["jpeg", "bd_rate_pct"])
+    assert by_codec.loc["webp", "bd_rate_pct"] == pytest.approx(-25.0, abs=1e-6)
+    assert by_codec.loc["avif", "bd_rate_pct"] == pytest.approx(-40.0, abs=1e-6)
+    assert by_codec.loc["avif", "per_image_bd_rate_pct"] == pytest.approx(-40.0, abs=1e-6)
+    assert by_codec.loc["avif", "bd_quality"] > 1.0
+    # webp failed on img03 at one quality: compared on the other 5 images, and said so.
+    assert by_codec.loc["webp", "n_images"] == 5 and by_codec.loc["webp", "per_image_n"] == 5
+    assert "img03" in by_codec.loc["webp", "warnings"]
+    assert by_codec.loc["avif", "encode_ms"] > by_codec.loc["jpeg", "encode_ms"]
+
+    md = report.markdown
+    for codec in CODECS:
+        assert f"| {codec} |" in md
+    assert "| avif | -40.00 % | -40.00 % [-40.00, -40.00] |" in md
+    assert "img03" in md
+
+    html_path = run_dir / "report.html"
+    assert html_path in report.files and (run_dir / "bdrate.csv") in report.files
+    page = parse(html_path.read_text())
+    first_cells = [r[0] for r in page.rows if r]
+    for codec in CODECS:
+        assert codec in first_cells
+    avif_row = next(r for r in page.rows if r and r[0] == "avif")
+    assert avif_row[1] == "-40.00 %" and avif_row[5] == str(len(IMAGES))
+    pngs = [i for i in page.images if i.get("src", "").startswith("data:image/png;base64,")]
+    assert len(pngs) == 4  # RD PSNR, RD MS-SSIM, encode and decode time
+    assert not [i for i in page.images if not i.get("src", "").startswith("data:")]  # self-contained
+    # Manifest summary: command, versions, hardware, codec settings.
+    text = html_path.read_text()
+    for fact in ("elicbench run --dataset synthetic", "test cpu", "2024-01-01T10:00:00+00:00", "numpy"):
+        assert fact in text
+
+
+def test_anchor_metric_method_and_out_dir(tmp_path):
+    run_dir = write_run(tmp_path / "r")
+    out = tmp_path / "out"
+    report = build_report(find_runs([run_dir]), anchor="webp", metric="ms_ssim_db", method="cubic", out_dir=out,
+                          visual_bpp=None, plots=False)
+    assert (out / "bdrate.csv").exists() and (out / "report.html").exists()
+    assert not (run_dir / "bdrate.csv").exists()
+    rows = {r.codec: r for r in report.rows}
+    assert rows["webp"].role == "anchor"
+    assert rows["jpeg"].bd_rate.value == pytest.approx(100 / 0.75 - 100, abs=1e-6)
+    assert rows["jpeg"].bd_rate.method == "cubic" and rows["jpeg"].metric == "ms_ssim_db"
+    assert "BD-MS-SSIM" in report.markdown
+
+
+def test_published_anchor_and_rows(tmp_path):
+    run_dir = write_run(tmp_path / "r", dataset="kodak")
+    report = build_report(find_runs([run_dir]), anchor="ref:vtm", with_ref=["elic-paper"], visual_bpp=None,
+                          plots=False)
+    roles = {r.codec: r.role for r in report.rows}
+    assert roles == {"ref:vtm": "anchor", "avif": "measured", "jpeg": "measured", "webp": "measured",
+                     "ref:elic-paper": "published"}
+    elic = next(r for r in report.rows if r.codec == "ref:elic-paper")
+    assert elic.bd_rate.value == pytest.approx(-7.358, abs=0.01)
+    assert next(r for r in report.rows if r.codec == "jpeg").per_image is None  # no per-image published data
+    assert any("average all 24 images" in w for w in report.warnings)  # the run has only 6
+
+
+def test_several_runs_and_datasets(tmp_path):
+    write_run(tmp_path / "runs" / "pillow", dataset="kodak", codecs={k: CODECS[k] for k in ("jpeg", "webp")})
+    write_run(tmp_path / "runs" / "learned", dataset="kodak", codecs={"elic": (0.5, [30, 50, 70, 85, 95], 2.0, 2.5)})
+    write_run(tmp_path / "runs" / "clic", dataset="clic", codecs={k: CODECS[k] for k in ("jpeg", "avif")})
+    report = build_report(find_runs([tmp_path / "runs"]), out_dir=tmp_path / "out", visual_bpp=None, plots=False)
+    got = {(r.dataset, r.codec): r.bd_rate.value if r.bd_rate else None for r in report.rows}
+    assert got[("kodak", "elic")] == pytest.approx(-50.0, abs=1e-6)
+    assert got[("kodak", "webp")] == pytest.approx(-25.0, abs=1e-6)
+    assert got[("clic", "avif")] == pytest.approx(-40.0, abs=1e-6)
+    assert "## clic (6 images)" in report.markdown and "## kodak (6 images)" in report.markdown
+    headings = parse((tmp_path / "out" / "report.html").read_text()).headings
+    assert {"clic (6 images)", "kodak (6 images)", "pillow", "learned"} <= set(headings)
+
+
+def test_bad_anchor_is_a_clear_error(tmp_path):
+    runs = find_runs([write_run(tmp_path / "r")])
+    with pytest.raises(ReportInputError, match="not a codec of these runs; codecs: avif, jpeg, webp"):
+        build_report(runs, anchor="jpg", visual_bpp=None)
+    with pytest.raises(ReportInputError, match="no published curves for dataset 'synthetic'"):
+        build_report(runs, anchor="ref:vtm", visual_bpp=None)
