@@ -68,10 +68,10 @@ def resolve_dataset(name_or_path: str, *, download: bool = True, progress: bool 
 def _directory_dataset(text: str) -> Dataset:
     path = Path(text).expanduser()
     if path.is_dir():
-        files = list_image_files(path)
+        root = path.resolve()
+        files = list_image_files(root)
         if not files:
             raise DatasetError(f"directory {text!r} holds no images (looked for {', '.join(IMAGE_SUFFIXES)})")
-        root = path.resolve()
         return Dataset(text, image_refs(text, files), f"directory {root}", root)
     if path.exists():
         raise DatasetError(f"{text!r} is a file, not a directory of images or a dataset name "

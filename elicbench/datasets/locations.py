@@ -1,7 +1,8 @@
 """Where named datasets are looked for: ``$ELICBENCH_DATA/<name>/``, then the user cache ``<cache>/<name>/``.
 
 The cache is ``$ELICBENCH_CACHE`` if set, else ``$XDG_CACHE_HOME/elicbench``, else ``~/.cache/elicbench``.
-Both are read from the environment on every call, so tests and long-lived processes see changes.
+Both are read from the environment on every call, so tests and long-lived processes see changes, and
+made absolute (image paths must not depend on the working directory of a worker process).
 """
 from __future__ import annotations
 
@@ -12,16 +13,16 @@ from pathlib import Path
 def data_root() -> Path | None:
     """``$ELICBENCH_DATA`` as a path, or None when unset or empty."""
     value = os.environ.get("ELICBENCH_DATA", "").strip()
-    return Path(value).expanduser() if value else None
+    return Path(value).expanduser().resolve() if value else None
 
 
 def cache_root() -> Path:
     value = os.environ.get("ELICBENCH_CACHE", "").strip()
     if value:
-        return Path(value).expanduser()
+        return Path(value).expanduser().resolve()
     xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "elicbench"
+    return (base / "elicbench").resolve()
 
 
 def data_dir(name: str) -> Path | None:

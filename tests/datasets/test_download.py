@@ -113,7 +113,7 @@ def test_https_and_loopback_http_are_allowed():
 @pytest.fixture
 def kodak_server(server, data_root):
     """The real 24 Kodak files (from $ELICBENCH_DATA) served under /kodak/."""
-    source = data_root / "kodak"
+    source = data_root.resolve() / "kodak"
     if not (source / "kodim24.png").is_file():
         pytest.skip(f"Kodak images not found in {source}")
     for i in range(1, 25):

@@ -22,14 +22,14 @@ def shared(data_root, monkeypatch, isolated_env) -> Path:
     if not (data_root / "kodak" / "kodim24.png").is_file() or not (data_root / "clic").is_dir():
         pytest.skip(f"shared datasets not found in {data_root}")
     monkeypatch.setenv("ELICBENCH_DATA", str(data_root))
-    return data_root
+    return data_root.resolve()
 
 
 def link_kodak(source: Path, target: Path, skip: tuple[str, ...] = ()) -> None:
     target.mkdir(parents=True)
     for p in sorted(source.glob("kodim*.png")):
         if p.name not in skip:
-            (target / p.name).symlink_to(p)
+            (target / p.name).symlink_to(p.resolve())
 
 
 def test_names_and_registry():
@@ -206,3 +206,16 @@ def test_verify_reports_the_tampered_file(shared, isolated_env, tmp_path, monkey
     ds = resolve_dataset("kodak", download=False)  # presence only: cheap, does not notice
     with pytest.raises(DatasetError, match=r"kodim07\.png: expected sha256 b77d3f00\w+, got ba23983c"):
         verify_dataset(ds)
+
+
+def test_relative_paths_become_absolute(shared, tmp_path, monkeypatch):
+    """Image paths must not depend on the working directory (worker processes may have another)."""
+    monkeypatch.chdir(shared.parent)
+    monkeypatch.setenv("ELICBENCH_DATA", shared.name)
+    ds = resolve_dataset("kodak", download=False)
+    assert ds.root == shared / "kodak" and all(r.path.is_absolute() for r in ds.images)
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "imgs" / "a.png").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    ds = resolve_dataset("imgs")
+    assert ds.name == "imgs" and ds.images[0].path == (tmp_path / "imgs" / "a.png").resolve()
