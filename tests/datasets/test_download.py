@@ -311,3 +311,10 @@ def test_corrupt_archive_is_a_dataset_error(tmp_path):
     with pytest.raises(DatasetError, match="not a readable zip"):
         safe_extract_zip(archive, target)
 
+
+
+def test_progress_bar_goes_to_stderr(server, isolated_env, tmp_path, capsys):
+    url = server.add("/f.bin", BODY)
+    download_file(url, tmp_path / "f.bin", sha256=sha(BODY), progress=True, desc="f.bin")
+    captured = capsys.readouterr()
+    assert captured.out == "" and "f.bin" in captured.err
