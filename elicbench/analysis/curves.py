@@ -77,7 +77,7 @@ def _point_keys(df) -> "pandas.Series":
     target = df["target_bpp"] if "target_bpp" in df else pd.Series(np.nan, index=df.index)
     quality = df["quality"]
     return pd.Series(
-        [f"target {t:g} bpp" if np.isfinite(t) else f"{q:g}" for t, q in zip(target.astype(float), quality.astype(float))],
+        [f"target {t:.10g} bpp" if np.isfinite(t) else f"{q:.10g}" for t, q in zip(target.astype(float), quality.astype(float))],
         index=df.index,
     )
 

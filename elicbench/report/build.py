@@ -38,7 +38,7 @@ class Report:
 
 def build_report(runs: Sequence[Run], *, anchor: str | None = None, metric: str = "psnr", method: str = "pchip",
                  with_ref: Sequence[str] = (), out_dir: str | Path | None = None, visual_bpp: float | None = 0.5,
-                 crop: int = 256, plots: bool = True) -> Report:
+                 crop: int = 256, visual_image: str | None = None, plots: bool = True) -> Report:
     """BD-rate / BD-quality of every codec against ``anchor``, per dataset, over all ``runs``.
 
     ``anchor``: a codec label of the runs or a published curve ``ref:NAME``; default 'jpeg' when a
@@ -46,8 +46,9 @@ def build_report(runs: Sequence[Run], *, anchor: str | None = None, metric: str 
     ``method``: 'pchip', 'akima' or 'cubic'. ``with_ref``: published curves to add as rows and to
     the plots. Writes bdrate.csv, report.md and report.html (plus visual_<dataset>.png) into
     ``out_dir`` (default: the first run's directory). ``visual_bpp``: target bpp of the visual
-    comparison crops, None to skip it (it re-encodes one image per codec). ``plots``: embed the
-    RD and timing plots in the HTML.
+    comparison crops, None to skip it (it re-encodes one image per codec); ``crop``: the crops'
+    size in pixels; ``visual_image``: which image (default: the first, by name, that every codec
+    coded). ``plots``: embed the RD and timing plots in the HTML.
     """
     import pandas as pd
 
@@ -80,7 +81,7 @@ def build_report(runs: Sequence[Run], *, anchor: str | None = None, metric: str 
         if plots:
             section.figures = _figures(part, dataset, with_ref, anchor, section.warnings)
         if visual_bpp is not None:
-            visual = _visual(part, dataset, runs, out, visual_bpp, crop)
+            visual = _visual(part, dataset, runs, out, visual_bpp, crop, visual_image)
             visuals.append(visual)
             section.visual_notes = list(visual.notes)
             if visual.path is not None:
@@ -146,7 +147,7 @@ def _figures(part, dataset: str, with_ref: Sequence[str], anchor: str | None, no
     return [Figure(_FIGURE_TITLES.get(name, name), figure_png_bytes(fig)) for name, fig in figures]
 
 
-def _visual(part, dataset: str, runs: Sequence[Run], out: Path, target_bpp: float, crop: int):
+def _visual(part, dataset: str, runs: Sequence[Run], out: Path, target_bpp: float, crop: int, image: str | None):
     from .plot import slug
     from .visual import visual_comparison
 
@@ -158,4 +159,4 @@ def _visual(part, dataset: str, runs: Sequence[Run], out: Path, target_bpp: floa
             manifests[label] = entry
     dataset_manifest = next((r.manifest for r in runs if (r.manifest.get("dataset") or {}).get("name") == dataset), {})
     return visual_comparison(part, dataset, manifests, out / f"visual_{slug(dataset)}.png", target_bpp=target_bpp,
-                             crop=crop, dataset_manifest=dataset_manifest)
+                             crop=crop, image=image, dataset_manifest=dataset_manifest)

@@ -156,3 +156,16 @@ def test_per_image_bd_uses_common_images_and_skips_nan():
     assert per.values["i1"] == pytest.approx(-19.0, abs=1e-6)
     assert per.mean == pytest.approx(-19.5, abs=1e-6)
     assert per.ci[0] <= per.mean <= per.ci[1]
+
+
+@pytest.mark.parametrize("n_anchor", [2, 3])
+@pytest.mark.parametrize("method", ["pchip", "akima"])
+def test_short_curves_match_bjontegaard_package(method, n_anchor):
+    bjontegaard = pytest.importorskip("bjontegaard")
+    anchor = curve("a", bpp=[0.1, 0.3, 0.9][-n_anchor:], quality=[28.0, 32.0, 36.5][-n_anchor:])
+    test = curve("t", bpp=[0.09, 0.25, 0.8, 1.5], quality=[28.2, 32.1, 37.0, 39.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = bjontegaard.bd_rate(anchor.bpp, anchor.quality, test.bpp, test.quality, method=method,
+                                   require_matching_points=False, min_overlap=0)
+    assert bd_rate(anchor, test, method).value == pytest.approx(want, abs=0.01)
