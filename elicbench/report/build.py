@@ -66,7 +66,7 @@ def build_report(runs: Sequence[Run], *, anchor: str | None = None, metric: str 
     if anchor and not anchor.startswith(REF_PREFIX) and anchor not in set(df["codec"]):
         raise ReportInputError(f"anchor {anchor!r} is not a codec of these runs; codecs: "
                                f"{', '.join(sorted(df['codec'].unique()))} (or a published curve, e.g. ref:vtm)")
-    general: list[str] = []
+    general: list[str] = [] if datasets else ["the runs hold no result rows (did `elicbench run` finish any job?)"]
     sections: list[DatasetSection] = []
     all_rows: list[BDRow] = []
     visuals = []

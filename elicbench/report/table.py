@@ -100,12 +100,16 @@ def dataset_rows(results_df, dataset: str, *, anchor: str | None = None, metric:
     with_ref = check_reference_names(with_ref)
     warnings: list[str] = []
     codecs = sorted(results_df["codec"].unique())
-    anchor = choose_anchor(codecs, anchor)
     has_refs = dataset in reference_datasets()
     complete = complete_images(results_df, metric)
     for label in codecs:
         if not complete.get(label):
             warnings.append(f"{label}: no image was coded successfully at every rate point; left out")
+    usable = [c for c in codecs if complete.get(c)]
+    if not usable and not (anchor or "").startswith(REF_PREFIX):
+        return [], warnings
+    # The default anchor is picked among codecs that can be one; an explicit one is checked below.
+    anchor = choose_anchor(usable, anchor)
 
     rows: list[BDRow] = []
     anchor_is_ref = anchor.startswith(REF_PREFIX)

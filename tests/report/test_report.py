@@ -140,3 +140,11 @@ def test_bad_anchor_is_a_clear_error(tmp_path):
         build_report(runs, anchor="jpg", visual_bpp=None)
     with pytest.raises(ReportInputError, match="no published curves for dataset 'synthetic'"):
         build_report(runs, anchor="ref:vtm", visual_bpp=None)
+
+
+def test_default_anchor_skips_a_codec_that_failed_everywhere(tmp_path):
+    fail = {("jpeg", image, q) for image in IMAGES for q in CODECS["jpeg"][1]}
+    report = build_report(find_runs([write_run(tmp_path / "r", fail=fail)]), visual_bpp=None, plots=False)
+    assert [(r.codec, r.role) for r in report.rows] == [("avif", "anchor"), ("webp", "measured")]
+    assert report.rows[1].bd_rate.value == pytest.approx(100 * 0.75 / 0.6 - 100, abs=1e-6)
+    assert any("jpeg: no image was coded successfully" in w for w in report.warnings)
