@@ -1,0 +1,10 @@
+"""Image-quality and rate metrics: PSNR (RGB and luma), MS-SSIM, bits per pixel.
+
+All take images on the 0..255 scale (uint8 RGB as the codecs produce them) and return floats.
+"""
+from .common import MetricUndefined
+from .msssim import ms_ssim, ms_ssim_db
+from .mse import luma, psnr, psnr_y
+from .rate import bits_per_pixel
+
+__all__ = ["MetricUndefined", "bits_per_pixel", "luma", "ms_ssim", "ms_ssim_db", "psnr", "psnr_y"]

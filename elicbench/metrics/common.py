@@ -1,0 +1,25 @@
+"""What the metrics share: the error for an undefined metric and the input check."""
+from __future__ import annotations
+
+import numpy as np
+
+
+class MetricUndefined(ValueError):
+    """The metric has no value for this input (e.g. MS-SSIM on a small image).
+
+    The runner records NaN and a note instead of failing the job.
+    """
+
+
+def check_pair(ref: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both images as arrays of one shape, (H, W) or (H, W, C), on the 0..255 scale."""
+    ref = np.asarray(ref)
+    dist = np.asarray(dist)
+    if ref.shape != dist.shape:
+        raise ValueError(f"images differ in shape: reference {ref.shape}, distorted {dist.shape}")
+    if ref.ndim not in (2, 3) or ref.size == 0:
+        raise ValueError(f"expected an image of shape (H, W) or (H, W, C), got {ref.shape}")
+    for name, a in (("reference", ref), ("distorted", dist)):
+        if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+            raise ValueError(f"{name} image has dtype {a.dtype}; expected integers or floats on the 0..255 scale")
+    return ref, dist
