@@ -18,7 +18,6 @@ resumes from the newest one), ``logs/`` (TensorBoard), ``train_log.csv`` and the
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import math
 import os
@@ -41,6 +40,7 @@ PRESET_TRAINING = {
     "tiny": {"steps": 20_000, "batch_size": 8, "patch_size": 128},
 }
 DEFAULT_DECAY_AT = 0.9
+RUN_IDENTITY_FILE = "run.json"
 CSV_COLUMNS = ("step", "split", "loss", "bpp", "mse", "psnr", "learning_rate", "steps_per_s", "elapsed_s")
 
 
@@ -161,20 +161,22 @@ class _Progress:
             self.bar = tqdm(total=total, initial=start, unit="step", dynamic_ncols=True, file=sys.stderr)
 
     def update(self, step: int, scalars: dict[str, float]):
-        if not self.enabled:
-            return
+        """Every step: moves the bar (the bar shows the step's own values)."""
         if self.bar is not None:
             self.bar.update(step - self.bar.n)
-            if step % max(1, min(self.every, 10)) == 0:
+            if step % 10 == 0:
                 self.bar.set_postfix(loss=f"{scalars['loss']:.4f}", bpp=f"{scalars['bpp']:.3f}",
                                      psnr=f"{scalars['psnr']:.2f}")
+
+    def report(self, step: int, averages: dict[str, float]):
+        """Every ``log_every`` steps: one line with the window's means, speed and ETA (no terminal)."""
+        if not self.enabled or self.bar is not None:
             return
-        if step % self.every == 0 or step == self.total:
-            rate = (step - self._s0) / max(1e-9, time.monotonic() - self._t0)
-            eta = (self.total - step) / rate if rate > 0 else float("inf")
-            print(f"step {step}/{self.total}  loss {scalars['loss']:.4f}  bpp {scalars['bpp']:.4f}  "
-                  f"psnr {scalars['psnr']:.2f} dB  {rate:.3f} steps/s  ETA {eta / 60:.1f} min",
-                  file=sys.stderr, flush=True)
+        rate = (step - self._s0) / max(1e-9, time.monotonic() - self._t0)
+        eta = (self.total - step) / rate if rate > 0 else float("inf")
+        print(f"step {step}/{self.total}  loss {averages['loss']:.4f}  bpp {averages['bpp']:.4f}  "
+              f"psnr {averages['psnr']:.2f} dB  {rate:.3f} steps/s  ETA {eta / 60:.1f} min",
+              file=sys.stderr, flush=True)
 
     def message(self, text: str):
         if self.bar is not None:
@@ -202,6 +204,22 @@ class _CsvLog:
 
     def close(self):
         self.file.close()
+
+
+def _check_run_identity(out_dir: Path, config, lmbda: float) -> None:
+    """``run.json`` pins a run directory to one model config and λ, so a resume never mixes them."""
+    path = out_dir / RUN_IDENTITY_FILE
+    identity = {"config": config.to_dict(), "lambda": lmbda}
+    if not path.exists():
+        path.write_text(json.dumps(identity, indent=2) + "\n")
+        return
+    saved = json.loads(path.read_text())
+    if saved.get("lambda") != lmbda or saved.get("config") != identity["config"]:
+        differences = [key for key in ("lambda", "config") if saved.get(key) != identity[key]]
+        raise TrainingError(
+            f"{out_dir} holds a training run with a different {' and '.join(differences)} "
+            f"(saved in {path}: λ={saved.get('lambda')}, preset {saved.get('config', {}).get('preset')!r}). "
+            "Resume it with the same settings, or train into a new --out directory.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,6 +271,8 @@ def train(
         if preset not in PRESETS:
             raise TrainingError(f"unknown preset {preset!r}; choose one of {', '.join(sorted(PRESETS))}")
         config = PRESETS[preset]
+    else:
+        preset = config.preset
     defaults = PRESET_TRAINING.get(preset, PRESET_TRAINING["tiny"])
     steps = int(steps if steps is not None else defaults["steps"])
     batch_size = int(batch_size if batch_size is not None else defaults["batch_size"])
@@ -268,12 +288,15 @@ def train(
     decay_at = int(lr_decay_steps if lr_decay_steps is not None else round(DEFAULT_DECAY_AT * steps))
     validate_every = int(validate_every or checkpoint_every)
 
+    progress_out = _Progress(progress, 0, steps, log_every)
+    say = progress_out.message if progress else (lambda message: None)
+    training_set = scan_training_set(data_dir, patch_size, warn=say)
+    validation_set = (scan_training_set(validation_dir, patch_size, purpose="validation", warn=say)
+                      if validation_dir else training_set)
+    validation_images = validation_batch(validation_set, patch_size=patch_size)
     out_dir = Path(out_dir).expanduser()
     out_dir.mkdir(parents=True, exist_ok=True)
-    progress_out = _Progress(progress, 0, steps, log_every)
-    training_set = scan_training_set(data_dir, patch_size, warn=progress_out.message if progress else lambda m: None)
-    validation_set = scan_training_set(validation_dir, patch_size, purpose="validation") if validation_dir else training_set
-    validation_images = validation_batch(validation_set, patch_size=patch_size)
+    _check_run_identity(out_dir, config, lmbda)
 
     strategy = _choose_strategy(tf)
     replicas = strategy.num_replicas_in_sync
@@ -321,12 +344,14 @@ def train(
             optimizer.apply_gradients(zip(grads, variables))
             return {"loss": loss, "bpp": bpp, "mse": mse}
 
-        @tf.function
+        # autograph=False: the step has no tensor-dependent Python control flow, and skipping
+        # autograph's source conversion of Keras/TFP code shortens the first (tracing) step.
+        @tf.function(autograph=False)
         def train_step(batch):
             per_replica = strategy.run(replica_step, args=(batch,))
             return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in per_replica.items()}
 
-        @tf.function
+        @tf.function(autograph=False)
         def validate(images):
             out = model(images, training=False)
             bpp = tf.cast(out["bpp"], tf.float32)
@@ -395,6 +420,7 @@ def train(
                     tf.summary.scalar("train/steps_per_s", rate, step=step)
                     csv_log.write({"step": step, "split": "train", **last_train, "learning_rate": lr,
                                    "steps_per_s": rate, "elapsed_s": float(seconds_var.numpy())})
+                    progress_out.report(step, last_train)
                     window = {k: [] for k in window}
                     window_start = now
                 if step % validate_every == 0 and step < steps:
@@ -422,7 +448,7 @@ def train(
         meta = {
             "demo": False,
             "preset": preset,
-            "config": dataclasses.asdict(config) if dataclasses.is_dataclass(config) else repr(config),
+            "config": config.to_dict(),
             "lambda": lmbda,
             "rate_point": rate_point_name(lmbda),
             "steps": step,
