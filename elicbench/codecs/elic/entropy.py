@@ -11,8 +11,9 @@ Checkerboard: anchors are the positions with (row + col) odd, non-anchors (row +
 side along the width — so that the 1x1 parameter aggregation and the range coder only touch the
 positions of the current pass; ``mux`` is its inverse (zeros where a half is missing).
 
-The same code computes (μ, index) for training, for the encoder and for the decoder, so that
-both sides of the range coder run identical operations on identical shapes.
+Training uses the float32 Keras layers. Range coding uses ``ExactParameterPath``: the same
+networks evaluated in exact fixed-point arithmetic, so that encoder and decoder derive identical
+means and scale indices on any machine, thread count or device (see its docstring).
 """
 from __future__ import annotations
 
@@ -75,9 +76,9 @@ def _define(tf) -> dict[str, Any]:
                     ], name=f"channel_context{k}"))
                 self.spatial_context.append(CheckerboardConv2D(2 * g, 5, name=f"spatial_context{k}"))
                 self.param_aggregation.append(keras.Sequential([
-                    keras.layers.Conv2D(f0 * g, 1, activation="relu", name="conv0"),
-                    keras.layers.Conv2D(f1 * g, 1, activation="relu", name="conv1"),
-                    keras.layers.Conv2D(2 * g, 1, name="out"),
+                    keras.layers.Conv2D(f0 * g, 1, padding="same", activation="relu", name="conv0"),
+                    keras.layers.Conv2D(f1 * g, 1, padding="same", activation="relu", name="conv1"),
+                    keras.layers.Conv2D(2 * g, 1, padding="same", name="out"),
                 ], name=f"param_aggregation{k}"))
 
         # --- shared pieces --------------------------------------------------------------------
@@ -122,42 +123,181 @@ def _define(tf) -> dict[str, Any]:
                 decoded.append(mux(y_a_hat, y_n_hat))
             return tf.concat(decoded, axis=-1), rate_terms
 
-        # --- range coding -----------------------------------------------------------------------
-        def encode(self, y, psi, coder):
-            """y (1, h, w, M) -> (anchor strings, non-anchor strings, ŷ), as the decoder will see it."""
-            psi_a, psi_n = demux(psi)
-            groups = tf.split(y, list(self.config.groups), axis=-1)
-            decoded, anchor_strings, non_anchor_strings = [], [], []
-            for k, y_k in enumerate(groups):
-                ch_a, ch_n = self.channel_features(k, decoded)
-                y_a, y_n = demux(y_k)
-                mu_a, idx_a = self.params(k, ch_a, None, psi_a)
-                anchor_strings.append(coder.compress(y_a, idx_a, loc=mu_a))
-                y_a_hat = tf.round(y_a - mu_a) + mu_a  # == coder.decompress(...), bit for bit
-                mu_n, idx_n = self.params(k, ch_n, self.spatial_features(k, y_a_hat), psi_n)
-                non_anchor_strings.append(coder.compress(y_n, idx_n, loc=mu_n))
-                y_n_hat = tf.round(y_n - mu_n) + mu_n
-                decoded.append(mux(y_a_hat, y_n_hat))
-            return anchor_strings, non_anchor_strings, tf.concat(decoded, axis=-1)
+    def _layer_spec(layer, mask=None):
+        """(kind, kernel, bias, stride, relu) of a Keras Conv2D/Conv2DTranspose, as numpy float64."""
+        import numpy as np
 
-        def decode(self, anchor_strings, non_anchor_strings, psi, coder):
-            """Strings + Ψ -> ŷ: per group, channel context, anchor pass, spatial context, non-anchor pass."""
-            psi_a, psi_n = demux(psi)
-            decoded = []
-            for k in range(self.config.num_groups):
-                ch_a, ch_n = self.channel_features(k, decoded)
-                mu_a, idx_a = self.params(k, ch_a, None, psi_a)
-                y_a_hat = coder.decompress(anchor_strings[k], idx_a, loc=mu_a)
-                mu_n, idx_n = self.params(k, ch_n, self.spatial_features(k, y_a_hat), psi_n)
-                y_n_hat = coder.decompress(non_anchor_strings[k], idx_n, loc=mu_n)
-                decoded.append(mux(y_a_hat, y_n_hat))
-            return tf.concat(decoded, axis=-1)
+        if isinstance(layer, keras.layers.Conv2DTranspose):
+            kind = "transpose"
+        elif isinstance(layer, keras.layers.Conv2D):
+            kind = "conv"
+        else:
+            raise TypeError(f"exact parameter path: unsupported layer {type(layer).__name__}")
+        if layer.padding != "same" or layer.dilation_rate != (1, 1) or layer.strides[0] != layer.strides[1]:
+            raise ValueError(f"exact parameter path: layer {layer.name} must use same padding, square stride")
+        activation = getattr(layer.activation, "__name__", "")
+        if activation not in ("relu", "linear"):
+            raise ValueError(f"exact parameter path: layer {layer.name} has activation {activation!r}")
+        kernel = layer.kernel.numpy().astype(np.float64)
+        if mask is not None:
+            kernel = kernel * mask[:, :, None, None]
+        bias = layer.bias.numpy().astype(np.float64) if layer.use_bias else None
+        return kind, kernel, bias, int(layer.strides[0]), activation == "relu"
+
+    class ExactParameterPath(tf.Module):
+        """The decoder-critical networks (h_s, g_ch, g_sp, EP) in exact fixed-point arithmetic.
+
+        Range decoding needs the encoder's scale indices bit for bit. In float32, TF's CPU
+        convolutions sum in an order that depends on the number of intra-op threads (and on
+        oneDNN, and on the device), so the same weights give slightly different indices in
+        different processes. Here every layer input is rounded to a multiple of 2^-ACT_FRAC_BITS
+        and clipped to ±ACT_LIMIT, every weight is rounded to a multiple of 2^-a (a chosen per
+        layer) and the layer runs in float64. Then every product and every partial sum is an exact
+        multiple of 2^-(a+ACT_FRAC_BITS) below 2^53 units, so the result is exact whatever the
+        summation order: μ and the scale index are identical on any machine. The rounding moves
+        values by < 2^-16 (inputs) and < 2^-a (weights), far below what changes the rate.
+        """
+
+        ACT_FRAC_BITS = 16
+        ACT_LIMIT = 2.0 ** 12
+        MAX_WEIGHT_FRAC_BITS = 24
+        MIN_WEIGHT_FRAC_BITS = 10
+
+        def __init__(self, config: ELICConfig, hyper_synthesis, scctx, name="exact_parameter_path"):
+            super().__init__(name=name)
+            from .layers import checkerboard_kernel_mask
+
+            self.config = config
+            self.hyper_synthesis_layers = self._convert(hyper_synthesis.layers, "h_s")
+            self.channel_context_layers = [
+                [] if net is None else self._convert(net.layers, f"g_ch{k}")
+                for k, net in enumerate(scctx.channel_context)
+            ]
+            self.spatial_context_layers = []
+            for k, layer in enumerate(scctx.spatial_context):
+                mask = checkerboard_kernel_mask(layer.kernel_size[0])
+                self.spatial_context_layers.append(self._convert([layer], f"g_sp{k}", masks=[mask]))
+            self.param_layers = [self._convert(net.layers, f"ep{k}") for k, net in enumerate(scctx.param_aggregation)]
+
+        def _convert(self, layers, prefix, masks=None):
+            import numpy as np
+
+            out = []
+            for i, layer in enumerate(layers):
+                kind, kernel, bias, stride, relu = _layer_spec(layer, None if masks is None else masks[i])
+                out_axis = 2 if kind == "transpose" else 3
+                in_axes = tuple(a for a in range(4) if a != out_axis)
+                # Worst-case |partial sum| of one output, in units of 2^-(a + ACT_FRAC_BITS).
+                bound = np.abs(kernel).sum(axis=in_axes).max() * self.ACT_LIMIT
+                if bias is not None:
+                    bound += np.abs(bias).max()
+                bound = max(bound, 1.0)
+                frac = int(np.floor(51 - self.ACT_FRAC_BITS - np.log2(bound)))  # one bit of margin
+                frac = min(frac, self.MAX_WEIGHT_FRAC_BITS)
+                if frac < self.MIN_WEIGHT_FRAC_BITS:
+                    raise ValueError(
+                        f"layer {prefix}/{layer.name}: weights too large for exact coding "
+                        f"(sum of |w| x {self.ACT_LIMIT:g} = {bound:.3g}); the model is not usable for coding")
+                scale = 2.0 ** frac
+                kernel_q = np.round(kernel * scale) / scale
+                bias_unit = 2.0 ** (frac + self.ACT_FRAC_BITS)
+                bias_q = None if bias is None else np.round(bias * bias_unit) / bias_unit
+                out.append({
+                    "kind": kind,
+                    "stride": stride,
+                    "relu": relu,
+                    "kernel": tf.Variable(kernel_q, trainable=False, name=f"{prefix}_{i}_kernel"),
+                    "bias": None if bias_q is None else tf.Variable(bias_q, trainable=False, name=f"{prefix}_{i}_bias"),
+                })
+            return out
+
+        # --- arithmetic -------------------------------------------------------------------------
+        def quantize_input(self, x):
+            scale = 2.0 ** self.ACT_FRAC_BITS
+            x = tf.round(tf.cast(x, tf.float64) * scale) / scale
+            return tf.clip_by_value(x, -self.ACT_LIMIT, self.ACT_LIMIT)
+
+        def run(self, layers, x):
+            for spec in layers:
+                x = self.quantize_input(x)
+                kernel = spec["kernel"]
+                s = spec["stride"]
+                if spec["kind"] == "conv":
+                    x = tf.nn.conv2d(x, kernel, s, "SAME")
+                else:
+                    shape = tf.shape(x)
+                    out_shape = tf.stack([shape[0], shape[1] * s, shape[2] * s, tf.shape(kernel)[2]])
+                    x = tf.nn.conv2d_transpose(x, kernel, out_shape, s, "SAME")
+                if spec["bias"] is not None:
+                    x = x + spec["bias"]
+                if spec["relu"]:
+                    x = tf.nn.relu(x)
+            return x
+
+        # --- the pieces the coding loop needs ---------------------------------------------------
+        def hyper_synthesis(self, z_hat):
+            """ẑ -> Ψ (float64, exact)."""
+            return self.quantize_input(self.run(self.hyper_synthesis_layers, z_hat))
+
+        def channel_features(self, k: int, decoded: list):
+            if k == 0:
+                return None, None
+            prev = decoded[0] if k == 1 else tf.concat(decoded[:k], axis=-1)
+            return demux(self.quantize_input(self.run(self.channel_context_layers[k], prev)))
+
+        def spatial_features(self, k: int, anchors_hat):
+            out = self.run(self.spatial_context_layers[k], mux(anchors_hat, None))
+            _, non_anchor_part = demux(self.quantize_input(out))
+            return non_anchor_part
+
+        def params(self, k: int, phi_ch, phi_sp, psi):
+            """-> (μ float32, scale index float32 holding the floored, clamped integer)."""
+            if phi_sp is None:
+                phi_sp = tf.zeros(tf.concat([tf.shape(psi)[:-1], [2 * self.config.groups[k]]], 0), tf.float64)
+            parts = ([phi_ch] if phi_ch is not None else []) + [phi_sp, psi]
+            out = self.run(self.param_layers[k], tf.concat(parts, axis=-1))
+            mu, index = tf.split(out, 2, axis=-1)
+            index = tf.floor(tf.clip_by_value(index, 0.0, self.config.num_scales - 1.0))
+            return tf.cast(mu, tf.float32), tf.cast(index, tf.float32)
+
+    def encode_groups(path, config: ELICConfig, y, psi, coder):
+        """y (1, h, w, M) -> (anchor strings, non-anchor strings, ŷ exactly as the decoder will see it)."""
+        psi_a, psi_n = demux(psi)
+        groups = tf.split(y, list(config.groups), axis=-1)
+        decoded, anchor_strings, non_anchor_strings = [], [], []
+        for k, y_k in enumerate(groups):
+            ch_a, ch_n = path.channel_features(k, decoded)
+            y_a, y_n = demux(y_k)
+            mu_a, idx_a = path.params(k, ch_a, None, psi_a)
+            anchor_strings.append(coder.compress(y_a, idx_a, loc=mu_a))
+            y_a_hat = tf.round(y_a - mu_a) + mu_a  # == coder.decompress(...), bit for bit
+            mu_n, idx_n = path.params(k, ch_n, path.spatial_features(k, y_a_hat), psi_n)
+            non_anchor_strings.append(coder.compress(y_n, idx_n, loc=mu_n))
+            y_n_hat = tf.round(y_n - mu_n) + mu_n
+            decoded.append(mux(y_a_hat, y_n_hat))
+        return anchor_strings, non_anchor_strings, tf.concat(decoded, axis=-1)
+
+    def decode_groups(path, config: ELICConfig, anchor_strings, non_anchor_strings, psi, coder):
+        """Per group: channel context, anchor pass, spatial context, non-anchor pass -> ŷ."""
+        psi_a, psi_n = demux(psi)
+        decoded = []
+        for k in range(config.num_groups):
+            ch_a, ch_n = path.channel_features(k, decoded)
+            mu_a, idx_a = path.params(k, ch_a, None, psi_a)
+            y_a_hat = coder.decompress(anchor_strings[k], idx_a, loc=mu_a)
+            mu_n, idx_n = path.params(k, ch_n, path.spatial_features(k, y_a_hat), psi_n)
+            y_n_hat = coder.decompress(non_anchor_strings[k], idx_n, loc=mu_n)
+            decoded.append(mux(y_a_hat, y_n_hat))
+        return tf.concat(decoded, axis=-1)
 
     return {
         "demux": demux,
         "mux": mux,
         "round_st": round_st,
         "SpaceChannelContext": SpaceChannelContext,
+        "ExactParameterPath": ExactParameterPath,
+        "encode_groups": encode_groups,
+        "decode_groups": decode_groups,
     }
 
 

@@ -27,7 +27,7 @@ def _define(tf) -> dict[str, Any]:
     import tensorflow_compression as tfc
 
     keras = tf.keras
-    from .entropy import SpaceChannelContext, round_st
+    from .entropy import ExactParameterPath, SpaceChannelContext, decode_groups, encode_groups, round_st
     from .transforms import (
         analysis_transform, hyper_analysis_transform, hyper_synthesis_transform, synthesis_transform,
     )
@@ -60,6 +60,7 @@ def _define(tf) -> dict[str, Any]:
                 tfc.NoisyNormal, config.num_scales, self.scale_fn, coding_rank=3, compression=False)
             self.z_coder = None
             self.y_coder = None
+            self.exact_path = None
 
         def scale_fn(self, index):
             """Scale index (float or int) -> Gaussian scale, log-spaced in [scale_min, scale_max]."""
@@ -95,34 +96,63 @@ def _define(tf) -> dict[str, Any]:
             }
 
         def model_weights(self) -> list:
-            """The learned weights (coding tables excluded), in a fixed order."""
-            coder_ids = {id(v) for m in (self.z_coder, self.y_coder) if m is not None for v in m.variables}
-            return [v for v in self.weights if id(v) not in coder_ids]
+            """The learned weights, in a fixed order (coding tables and derived copies excluded)."""
+            weights = []
+            for net in (self.g_a, self.h_a, self.h_s, self.scctx, self.g_s):
+                weights += net.weights
+            return weights + list(self.hyper_prior.variables)
+
+        def set_model_weights(self, arrays) -> None:
+            """Assign arrays in the order of ``model_weights()`` (shapes must match exactly)."""
+            weights = self.model_weights()
+            arrays = list(arrays)
+            if len(arrays) != len(weights):
+                raise ValueError(f"expected {len(weights)} weight arrays for ELIC preset "
+                                 f"{self.config.preset!r}, got {len(arrays)}")
+            for i, (v, a) in enumerate(zip(weights, arrays)):
+                if tuple(v.shape) != tuple(a.shape):
+                    raise ValueError(f"weight {i} ({v.name}) has shape {tuple(v.shape)}, got {tuple(a.shape)}")
+            for v, a in zip(weights, arrays):
+                v.assign(tf.cast(a, v.dtype))
 
         # --- coding -------------------------------------------------------------------------------
         @property
         def coding_ready(self) -> bool:
             return self.z_coder is not None
 
-        def prepare_for_coding(self) -> None:
-            """Build the range-coding tables from the current weights (idempotent; call after training)."""
+        def prepare_for_coding(self, tables: dict | None = None) -> None:
+            """Build everything compress/decompress need from the current weights.
+
+            ``tables`` (from ``coding_tables()``, e.g. stored next to the weights) gives the z
+            range-coding tables; without it they are computed from the prior. Computing them runs
+            an optimisation (tail estimation) whose last bits may depend on the machine, so a
+            model directory stores them and every process decodes with the same tables.
+            """
             if self.coding_ready:
                 return
             cfg = self.config
+            if tables is None:
+                # Tail estimation of the factorized prior is ~16 s eagerly, ~1 s traced (ELIC.md §9).
+                @tf.function
+                def z_tables():
+                    m = tfc.ContinuousBatchedEntropyModel(
+                        self.hyper_prior, coding_rank=3, compression=True, stateless=True, offset_heuristic=False)
+                    return m.cdf, m.cdf_offset
 
-            # Tail estimation of the factorized prior is ~16 s eagerly and ~1 s traced (ELIC.md §9).
-            @tf.function
-            def z_tables():
-                m = tfc.ContinuousBatchedEntropyModel(
-                    self.hyper_prior, coding_rank=3, compression=True, stateless=True, offset_heuristic=False)
-                return m.cdf, m.cdf_offset
-
-            cdf, cdf_offset = z_tables()
+                cdf, cdf_offset = z_tables()
+            else:
+                cdf = tf.constant(tables["z_cdf"], tf.int32)
+                cdf_offset = tf.constant(tables["z_cdf_offset"], tf.int32)
+                if cdf_offset.shape != (cfg.hyper_channels,):
+                    raise ValueError(f"z coding tables are for {cdf_offset.shape[0]} channels, "
+                                     f"the model has {cfg.hyper_channels}")
             self.z_coder = tfc.ContinuousBatchedEntropyModel(
                 prior_shape=[cfg.hyper_channels], coding_rank=3, compression=True,
                 cdf=cdf, cdf_offset=cdf_offset, offset_heuristic=False)
+            # Gaussian tables: closed form per scale, identical everywhere.
             self.y_coder = tfc.LocationScaleIndexedEntropyModel(
                 tfc.NoisyNormal, cfg.num_scales, self.scale_fn, coding_rank=3, compression=True)
+            self.exact_path = ExactParameterPath(cfg, self.h_s, self.scctx)
             num_strings = 1 + 2 * cfg.num_groups
             self.compress_fn = tf.function(
                 self._compress, input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
@@ -131,6 +161,11 @@ def _define(tf) -> dict[str, Any]:
                 input_signature=[tf.TensorSpec([2], tf.int32)] + [tf.TensorSpec([1], tf.string)] * num_strings)
             self.estimate_bits_fn = tf.function(
                 self._estimate_bits, input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
+
+        def coding_tables(self) -> dict:
+            """The z range-coding tables as numpy arrays (store them with the weights)."""
+            self._require_coding()
+            return {"z_cdf": self.z_coder.cdf.numpy(), "z_cdf_offset": self.z_coder.cdf_offset.numpy()}
 
         def _require_coding(self):
             if not self.coding_ready:
@@ -160,15 +195,16 @@ def _define(tf) -> dict[str, Any]:
         def encode_latents(self, y, z):
             """y, z -> (z_string, anchor strings, non-anchor strings, ŷ as the decoder will see it)."""
             z_string = self.z_coder.compress(z)
-            psi = self.h_s(tf.round(z))  # == z_coder.decompress(z_string): z is coded on the integer grid
-            anchors, non_anchors, y_hat = self.scctx.encode(y, psi, self.y_coder)
+            # == z_coder.decompress(z_string): z is coded on the integer grid.
+            psi = self.exact_path.hyper_synthesis(tf.round(z))
+            anchors, non_anchors, y_hat = encode_groups(self.exact_path, self.config, y, psi, self.y_coder)
             return z_string, anchors, non_anchors, y_hat
 
         def decode_latents(self, padded_shape, z_string, anchors, non_anchors):
             """Strings -> ŷ, for an image padded to ``padded_shape`` (int32[2], multiples of 64)."""
             z_hat = self.z_coder.decompress(z_string, padded_shape // SIZE_MULTIPLE)
-            psi = self.h_s(z_hat)
-            return self.scctx.decode(anchors, non_anchors, psi, self.y_coder)
+            psi = self.exact_path.hyper_synthesis(z_hat)
+            return decode_groups(self.exact_path, self.config, anchors, non_anchors, psi, self.y_coder)
 
         def synthesize(self, y_hat, x_shape):
             x_hat = self.g_s(y_hat)[0, : x_shape[0], : x_shape[1], :]
