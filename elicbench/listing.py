@@ -53,6 +53,7 @@ def render_listing() -> str:
     lines.append("Datasets:")
     for d in describe_datasets():
         lines.append(f"  {d['name']:<8} {d.get('description', '')}")
-        lines.append(f"           {d.get('location', '')}")
+        where = d.get("location") if d.get("present") else None
+        lines.append(f"           {where or 'not present: ' + str(d.get('origin') or 'elicbench fetch ' + d['name'])}")
     lines.append("  DIR      any directory of images (png, jpg, ppm, tif, ...), sorted by name")
     return "\n".join(lines)

@@ -1,0 +1,33 @@
+"""Rate matching hits the target within the codec's quality step."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from elicbench.codecs import get_codec
+from elicbench.metrics import bits_per_pixel
+from elicbench.ratematch import search_quality
+
+
+@pytest.mark.parametrize("name", ["jpeg", "webp"])
+@pytest.mark.parametrize("target", [0.5, 1.0])
+def test_closest_quality_within_one_step(kodak_image, name, target):
+    codec = get_codec(name)()
+    image = kodak_image(3)[:256, :384]
+    h, w = image.shape[:2]
+    q, tried = search_quality(codec, image, target)
+    bpp = lambda quality: bits_per_pixel(len(codec.encode(image, quality)), w, h)  # noqa: E731
+    got = tried[q]
+    # No neighbouring quality step is closer to the target than the chosen one.
+    for nq in (q - 1, q + 1):
+        if codec.quality_scale.low <= nq <= codec.quality_scale.high:
+            assert abs(got - target) <= abs(bpp(nq) - target) + 1e-12
+    # Bisection, not a scan of all 100 qualities.
+    assert len(tried) <= 10
+
+
+def test_unreachable_target_gives_the_nearest_end(kodak_image):
+    codec = get_codec("jpeg")()
+    image = kodak_image(3)[:256, :256]
+    q, tried = search_quality(codec, image, 0.001)
+    assert q == 1
