@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 _REPO = Path(__file__).resolve().parent.parent
+# Helper modules beside the tests (fake_codecs) are importable here and in spawned workers.
+sys.path.append(str(Path(__file__).resolve().parent))
 # Default for a checkout that has ../shared beside it, as CI does.
 os.environ.setdefault("ELICBENCH_DATA", str(_REPO.parent / "shared" / "datasets"))
 # Never let a test touch the user's real cache.
