@@ -1,0 +1,214 @@
+"""The Pillow codecs on real Kodak images: round trips, rates, options, errors, determinism."""
+from __future__ import annotations
+
+import io
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from elicbench.codecs import BadCodecInput, get_codec
+from elicbench.codecs import pillow as pillow_codecs
+from elicbench.metrics import bits_per_pixel, psnr
+
+ALL = ["jpeg", "webp", "jpeg2000", "avif", "avif-svt", "avif-rav1e", "jxl", "heif"]
+FAST = ["jpeg", "webp", "jpeg2000"]   # whole default sweeps at full size take well under a second
+
+
+def make(name: str, **settings):
+    cls = get_codec(name)
+    available = cls.availability()
+    if not available:
+        pytest.skip(f"{name} not available here: {available.reason}")
+    return cls(**settings)
+
+
+@pytest.fixture(scope="module")
+def crop(kodak_image) -> np.ndarray:
+    """A 256x384 detailed crop of kodim23 (both sides multiples of 16 and not): fast to code."""
+    return np.ascontiguousarray(kodak_image(23)[100:356, 200:584])
+
+
+def low_high(codec) -> tuple[float, float]:
+    """The lowest- and highest-rate qualities of the default sweep."""
+    qs = sorted(codec.qualities(), reverse=not codec.quality_scale.higher_means_more_bits)
+    return qs[0], qs[-1]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_round_trip_rate_and_quality_rise_together(name, crop):
+    codec = make(name)
+    low, high = low_high(codec)
+    results = []
+    for q in (low, high):
+        data = codec.encode(crop, q)
+        out = codec.decode(data)
+        assert isinstance(data, bytes)
+        assert out.dtype == np.uint8 and out.shape == crop.shape
+        results.append((len(data), psnr(crop, out)))
+    (small, p_low), (big, p_high) = results
+    assert small < big, f"{name}: {low} gave {small} B, {high} gave {big} B"
+    assert 20 < p_low < p_high < 60, (p_low, p_high)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_stored_bytes_are_a_complete_file(name, crop, tmp_path):
+    """bpp counts the whole file: the bytes written to disk decode on their own to the same pixels."""
+    codec = make(name)
+    data = codec.encode(crop, low_high(codec)[1])
+    path = tmp_path / f"image.{codec.extension}"
+    path.write_bytes(data)
+    h, w = crop.shape[:2]
+    assert bits_per_pixel(path.stat().st_size, w, h) == 8 * len(data) / (w * h)
+    # A fresh instance with other settings decodes them: decoding uses nothing but the file.
+    other = {"jpeg": {"subsampling": "4:4:4"}, "webp": {"method": 0}, "avif": {"speed": 9}}.get(name, {})
+    assert np.array_equal(make(name, **other).decode(path.read_bytes()), codec.decode(data))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_deterministic_codecs_give_the_same_bytes_twice(name, crop):
+    codec = make(name)
+    assert codec.deterministic
+    q = low_high(codec)[0]
+    assert codec.encode(crop, q) == make(name).encode(crop, q)
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_default_sweep_spans_the_rates(name, kodak_image):
+    """On a full Kodak image the default sweep rises monotonically from low to high bpp."""
+    codec = make(name)
+    image = kodak_image(23)
+    h, w = image.shape[:2]
+    qs = sorted(codec.qualities(), reverse=not codec.quality_scale.higher_means_more_bits)
+    bpp = [bits_per_pixel(len(codec.encode(image, q)), w, h) for q in qs]
+    assert all(a < b for a, b in zip(bpp, bpp[1:])), bpp
+    assert bpp[0] < 0.3 and bpp[-1] > 1.0, bpp
+
+
+def test_jpeg_matches_plain_pillow(crop):
+    """Default settings are Pillow's own defaults: the same file as a bare Image.save."""
+    buf = io.BytesIO()
+    Image.fromarray(crop).save(buf, format="JPEG", quality=75)
+    assert make("jpeg").encode(crop, 75) == buf.getvalue()
+
+
+def test_jpeg_444_differs_from_420(crop):
+    c420, c444 = make("jpeg"), make("jpeg", subsampling="4:4:4")
+    a, b = c420.encode(crop, 50), c444.encode(crop, 50)
+    assert a != b
+    assert len(b) > len(a)   # full-resolution chroma costs bits ...
+    assert psnr(crop, c444.decode(b)) > psnr(crop, c420.decode(a))   # ... and buys quality
+    assert c444.label == "jpeg[subsampling=4:4:4]"
+
+
+def test_jpeg_optimize_is_smaller_with_the_same_pixels(crop):
+    plain, optimized = make("jpeg"), make("jpeg", optimize="true")
+    a, b = plain.encode(crop, 50), optimized.encode(crop, 50)
+    assert len(b) < len(a)
+    assert np.array_equal(plain.decode(a), optimized.decode(b))
+
+
+def test_jpeg2000_ratio_sets_the_rate(kodak_image):
+    """Compression ratio r on 8-bit RGB gives about 24/r bits per pixel, whatever the content."""
+    codec = make("jpeg2000")
+    for n in (1, 23):
+        image = kodak_image(n)
+        bpp = bits_per_pixel(len(codec.encode(image, 48)), image.shape[1], image.shape[0])
+        assert 0.47 < bpp <= 0.5, (n, bpp)
+
+
+def test_jpeg2000_default_beats_pillows_default_wavelet(crop):
+    """The 9/7 wavelet + YCbCr default is better than Pillow's reversible default at the same rate."""
+    ours, reversible = make("jpeg2000"), make("jpeg2000", irreversible="false", mct="no")
+    assert psnr(crop, ours.decode(ours.encode(crop, 24))) > psnr(crop, reversible.decode(reversible.encode(crop, 24))) + 1
+
+
+@pytest.mark.parametrize(("name", "bad", "expected"), [
+    ("jpeg", 0, "quality 0 is out of range [1, 100]"),
+    ("jpeg", 101, "quality 101 is out of range [1, 100]"),
+    ("webp", -1, "out of range [0, 100]"),
+    ("jpeg2000", 0.5, "compression ratio 0.5 is out of range [1, 1000]"),
+    ("avif", 50.5, "quality must be a whole number"),
+    ("jpeg", "high", "quality must be a number"),
+])
+def test_quality_out_of_range(name, bad, expected, crop):
+    with pytest.raises(BadCodecInput, match=expected.replace("[", r"\[").replace("]", r"\]")):
+        make(name).encode(crop, bad)
+
+
+def test_unknown_option_and_bad_values():
+    with pytest.raises(BadCodecInput, match=r"jpeg: unknown option\(s\) qualiti; options: optimize, progressive, subsampling"):
+        get_codec("jpeg")(qualiti=3)
+    with pytest.raises(BadCodecInput, match="subsampling='4:1:1' not in"):
+        get_codec("jpeg")(subsampling="4:1:1")
+    with pytest.raises(BadCodecInput, match="optimize='maybe' is not valid"):
+        get_codec("jpeg")(optimize="maybe")
+    with pytest.raises(BadCodecInput, match="speed=11 not in"):
+        get_codec("avif")(speed="11")
+    with pytest.raises(BadCodecInput, match="threads='0' is not valid"):
+        get_codec("avif")(threads="0")
+    with pytest.raises(BadCodecInput, match="subsampling='4:4:4' not in"):
+        get_codec("avif-svt")(subsampling="4:4:4")   # SVT-AV1 encodes 4:2:0 only
+
+
+def test_options_parse_from_command_line_text():
+    codec = get_codec("avif")(speed="4", threads="2")
+    assert codec.settings == {"speed": 4, "subsampling": "4:2:0", "threads": 2}
+    assert codec.label == "avif[speed=4,threads=2]"   # aom's output depends on the thread count
+    assert get_codec("jpeg2000")(irreversible="no").settings["irreversible"] is False
+
+
+def test_encode_rejects_non_rgb_input(crop):
+    codec = make("jpeg")
+    with pytest.raises(BadCodecInput, match=r"expects an RGB uint8 array of shape \(H, W, 3\), got uint8\(256, 384\)"):
+        codec.encode(crop[..., 0], 50)
+    with pytest.raises(BadCodecInput, match="got float64"):
+        codec.encode(crop.astype(np.float64), 50)
+
+
+def test_avif_stays_on_pillows_builtin_libavif(crop):
+    """pillow_avif re-registers Pillow's "AVIF" format; `avif` must still use the built-in driver."""
+    avif = make("avif")
+    make("avif-svt")   # imports pillow_avif
+    from PIL import AvifImagePlugin
+
+    assert Image.SAVE["AVIF"].__module__ == "pillow_avif.AvifImagePlugin"
+    data = avif.encode(crop, 40)
+    assert Image.SAVE[pillow_codecs._AVIF_FORMATS["builtin"]] is AvifImagePlugin._save
+    # The built-in decoder opens every AVIF encoder's files.
+    for name in ("avif-svt", "avif-rav1e"):
+        other = make(name)
+        assert other.decode(other.encode(crop, 40)).shape == crop.shape
+    assert avif.decode(data).shape == crop.shape
+
+
+def test_versions_name_the_libraries():
+    import PIL
+
+    jpeg = get_codec("jpeg").versions()
+    assert jpeg["pillow"] == PIL.__version__
+    assert jpeg["libjpeg-turbo"][0].isdigit()
+    assert get_codec("webp").versions()["libwebp"][0].isdigit()
+    assert get_codec("jpeg2000").versions()["openjpeg"][0].isdigit()
+    avif = get_codec("avif").versions()
+    assert {"libavif", "aom", "dav1d (decoder)"} <= set(avif)
+    if get_codec("avif-svt").availability():
+        svt = get_codec("avif-svt").versions()
+        assert svt["pillow-avif-plugin"] == "1.6.0" and "svt-av1" in svt
+
+
+@pytest.mark.parametrize(("name", "module", "extra"), [("jxl", "pillow_jxl", "jxl"), ("heif", "pillow_heif", "heif")])
+def test_optional_codec_without_its_plugin(name, module, extra, monkeypatch, crop):
+    """Registered always; without the plug-in, unavailable with the install command as the reason."""
+    monkeypatch.setitem(sys.modules, module, None)   # makes `import module` raise ImportError
+    pillow_codecs._import_optional.cache_clear()
+    try:
+        cls = get_codec(name)
+        available = cls.availability()
+        assert not available
+        assert f"pip install 'elicbench[{extra}]'" in available.reason
+        with pytest.raises(pillow_codecs.CodecUnavailable, match=f"elicbench\\[{extra}\\]"):
+            cls().encode(crop, 50)
+    finally:
+        pillow_codecs._import_optional.cache_clear()
