@@ -391,14 +391,14 @@ def _import_optional(module: str, extra: str) -> ModuleType | str:
 class JpegXL(Codec):
     """JPEG XL (libjxl inside pillow-jxl-plugin), lossy, one thread.
 
-    Effort 7 is libjxl's default. Kodak (4 images): q=10 -> 0.22 bpp, q=90 -> 1.7 bpp.
+    Effort 7 is libjxl's default. Kodak (4 images): q=0 -> 0.14 bpp, q=90 -> 1.7 bpp.
     The plug-in does not report its libjxl version (its wheel 1.3.8 bundles libjxl 0.12 through
     jpegxl-rs 0.15); the plug-in version identifies it.
     """
 
     extension = "jxl"
     quality_scale = QualityScale("quality", 0, 99)
-    default_qualities = (10, 20, 30, 40, 50, 60, 70, 80, 90)
+    default_qualities = (0, 10, 20, 30, 40, 50, 60, 70, 80, 90)
     options = {
         "effort": Option(7, "encoder effort, 1 (fastest) - 9", choices=tuple(range(1, 10)), parse=int),
     }
