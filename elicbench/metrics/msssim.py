@@ -13,7 +13,7 @@ Definition, as TensorFlow computes it (image_ops_impl.py) for images on 0..255 w
 
 The 11x11 window needs 11 pixels at the fifth scale, so images need at least 161 pixels per side.
 
-Speed: the Gaussian window is separable, so each scale filters the four maps x, y, x*y, x^2+y^2 with
+Speed: the Gaussian window is separable, so each scale filters the four maps x, y, x*y, (x-y)^2 with
 an 11-tap kernel along rows and then columns. Both passes are float32 matrix products with small
 banded matrices (BLAS does these far faster than 11 shifted numpy additions), done in strips of
 rows so the working set stays in cache. Means are accumulated in float64.
@@ -138,7 +138,6 @@ def _mean_ssim_terms(x: np.ndarray, y: np.ndarray, with_luminance: bool) -> floa
     rows_filtered = np.empty((4, strip + pad, out_w), np.float32)
     filtered = np.empty((4, strip, out_w), np.float32)
     scratch = np.empty((4, strip, out_w), np.float32)
-    squares = np.empty((strip + pad, w), np.float32)
     blocks = [(c0, min(_BLOCK, out_w - c0)) for c0 in range(0, out_w, _BLOCK)]
     total = 0.0
     for r0 in range(0, out_h, strip):
@@ -148,16 +147,14 @@ def _mean_ssim_terms(x: np.ndarray, y: np.ndarray, with_luminance: bool) -> floa
             rows_filtered = rows_filtered.ravel()[: 4 * (n + pad) * out_w].reshape(4, n + pad, out_w)
             filtered = filtered.ravel()[: 4 * n * out_w].reshape(4, n, out_w)
             scratch = scratch.ravel()[: 4 * n * out_w].reshape(4, n, out_w)
-            squares = squares.ravel()[: (n + pad) * w].reshape(n + pad, w)
         xs = x[r0:r0 + n + pad]
         ys = y[r0:r0 + n + pad]
         maps[0] = xs   # converts to float32 if the input is uint8
         maps[1] = ys
         xs, ys = maps[0], maps[1]
         np.multiply(xs, ys, out=maps[2])
-        np.multiply(xs, xs, out=maps[3])
-        np.multiply(ys, ys, out=squares)
-        maps[3] += squares
+        np.subtract(xs, ys, out=maps[3])
+        np.multiply(maps[3], maps[3], out=maps[3])
 
         # Along rows: each block of output columns is a product with the same small band matrix.
         flat_in = maps.reshape(4 * (n + pad), w)
@@ -167,24 +164,26 @@ def _mean_ssim_terms(x: np.ndarray, y: np.ndarray, with_luminance: bool) -> floa
         # Down the columns: one banded product per map.
         np.matmul(_band_t(n), rows_filtered, out=filtered)
 
-        mu_x, mu_y, e_xy, e_sq = filtered
-        mu_xy, cs, mu_sq, den = scratch
+        mu_x, mu_y, e_xy, e_dd = filtered
+        mu_xy, cs, mu_dd, den = scratch
+        # cs = (2 cov_xy + C2) / (var_x + var_y + C2), with var_x + var_y = 2 cov_xy + var_(x-y):
+        # the difference map keeps the denominator accurate in float32 when x and y are close.
         np.multiply(mu_x, mu_y, out=mu_xy)
-        # cs = (2 cov_xy + C2) / (var_x + var_y + C2)
         np.subtract(e_xy, mu_xy, out=cs)
         cs *= 2.0
         cs += _C2
-        np.multiply(mu_x, mu_x, out=mu_sq)
-        np.multiply(mu_y, mu_y, out=den)
-        mu_sq += den
-        np.subtract(e_sq, mu_sq, out=den)
-        den += _C2
+        np.subtract(mu_x, mu_y, out=mu_dd)
+        mu_dd *= mu_dd
+        np.subtract(e_dd, mu_dd, out=den)
+        den += cs
         cs /= den
         if with_luminance:   # l = (2 mu_x mu_y + C1) / (mu_x^2 + mu_y^2 + C1)
+            mu_dd += mu_xy
+            mu_dd += mu_xy   # (mu_x - mu_y)^2 + 2 mu_x mu_y
+            mu_dd += _C1
             mu_xy *= 2.0
             mu_xy += _C1
-            mu_sq += _C1
-            mu_xy /= mu_sq
+            mu_xy /= mu_dd
             cs *= mu_xy
         total += float(cs.sum(dtype=np.float64))
     return total / (out_h * out_w)
