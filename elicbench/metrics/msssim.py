@@ -15,8 +15,10 @@ The 11x11 window needs 11 pixels at the fifth scale, so images need at least 161
 
 Speed: the Gaussian window is separable, so each scale filters the four maps x, y, x*y, (x-y)^2 with
 an 11-tap kernel along rows and then columns. Both passes are float32 matrix products with small
-banded matrices (BLAS does these far faster than 11 shifted numpy additions), done in strips of
-rows so the working set stays in cache. Means are accumulated in float64.
+banded matrices (measured ~1.5x faster than 11 shifted numpy additions, and 2x faster than
+scipy.ndimage.correlate1d), done in strips of rows so the working set stays in cache. These
+products are too small for OpenBLAS to spread over threads: one call uses one core. Means are
+accumulated in float64.
 """
 from __future__ import annotations
 
@@ -55,13 +57,16 @@ def _band(n_out: int) -> np.ndarray:
     band = np.zeros((n_out + WINDOW - 1, n_out), np.float32)
     for j in range(n_out):
         band[j:j + WINDOW, j] = g
+    band.setflags(write=False)
     return band
 
 
 @lru_cache(maxsize=None)
 def _band_t(n_out: int) -> np.ndarray:
     """Transposed band, contiguous: ``band_t @ rows`` filters down the columns."""
-    return np.ascontiguousarray(_band(n_out).T)
+    band_t = np.ascontiguousarray(_band(n_out).T)
+    band_t.setflags(write=False)
+    return band_t
 
 
 def ms_ssim(ref: np.ndarray, dist: np.ndarray) -> float:
