@@ -281,6 +281,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
                                        UnknownNameError, RunError, FileNotFoundError]
     for mod, name in (("distributed", "SchedulerError"), ("check", "CheckError"),
                       ("analysis.runs", "RunDirError"), ("analysis.reference", "UnknownReferenceError"),
+                      ("report.table", "ReportInputError"),
                       ("codecs.elic.train", "TrainingError")):
         try:
             module = __import__(f"elicbench.{mod}", fromlist=[name])

@@ -134,12 +134,21 @@ def make_executor(workers: int, scheduler: str | None = None) -> Iterator[Execut
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    # 'spawn': a parent that imported TensorFlow (a notebook) must not be forked.
-    ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(_start_method()))
     try:
         yield ex
     finally:
         ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_method() -> str:
+    """'fork' starts workers instantly; a parent that imported TensorFlow (its thread pools
+    do not survive a fork) or a platform without fork gets 'spawn'."""
+    import multiprocessing
+
+    if "tensorflow" in sys.modules or "fork" not in multiprocessing.get_all_start_methods():
+        return "spawn"
+    return "fork"
 
 
 def execute(jobs: list[Job], on_row: Callable[[dict[str, Any]], None], workers: int,
