@@ -307,7 +307,7 @@ class Avif(Codec):
         if module is not None:
             out["libavif"] = module._avif.libavif_version
             out[cls.encoder_label] = _codec_version(module, cls.encoder) or "missing"
-        out["dav1d (decoder)"] = _codec_version(_builtin_avif(), "dav1d") or "missing"
+        out["dav1d"] = _codec_version(_builtin_avif(), "dav1d") or "missing"
         return out
 
     def encode(self, image: np.ndarray, quality: float) -> bytes:
@@ -321,7 +321,8 @@ class Avif(Codec):
 
     def decode(self, data: bytes) -> np.ndarray:
         module = _builtin_avif()
-        # Pillow reads the decoder's thread count from this module global (its documented way).
+        # The decoder thread count is a module global in Pillow ("until there is a way to pass
+        # parameters to Image.open", says its source).
         module.DEFAULT_MAX_THREADS = self.settings["threads"]
         with module.AvifImageFile(io.BytesIO(data)) as im:
             return _to_array(im)
@@ -379,14 +380,16 @@ class AvifRav1e(Avif):
 # --- optional plug-ins ------------------------------------------------------------------------
 
 @lru_cache(maxsize=None)
-def _import_optional(module: str, extra: str) -> ModuleType | str:
+def _import_optional(module: str, package: str, extra: str) -> ModuleType | str:
     """The plug-in module, or why it is unavailable (with the install command)."""
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        return f"{module} is not installed ({exc.msg}); pip install 'elicbench[{extra}]'"
+        if exc.name == module:
+            return f"{package} is not installed; pip install 'elicbench[{extra}]'"
+        return f"{package} cannot be imported ({exc}); pip install --force-reinstall 'elicbench[{extra}]'"
 
 
 @register_codec("jxl")
@@ -408,7 +411,7 @@ class JpegXL(Codec):
 
     @classmethod
     def _plugin(cls) -> ModuleType | str:
-        return _import_optional("pillow_jxl", "jxl")
+        return _import_optional("pillow_jxl", "pillow-jxl-plugin", "jxl")
 
     @classmethod
     def availability(cls) -> Availability:
@@ -465,7 +468,7 @@ class Heif(Codec):
 
     @classmethod
     def _plugin(cls) -> ModuleType | str:
-        return _import_optional("pillow_heif", "heif")
+        return _import_optional("pillow_heif", "pillow-heif", "heif")
 
     @classmethod
     def availability(cls) -> Availability:
