@@ -149,12 +149,12 @@ class _StopSignals:
 
 
 class _Progress:
-    """tqdm bar on a terminal; a plain line every ``every`` steps otherwise (nohup logs)."""
+    """tqdm bar on a terminal; otherwise (nohup logs, CI) a plain line every ``log_every`` steps."""
 
-    def __init__(self, enabled: bool, start: int, total: int, every: int):
-        self.enabled, self.total, self.every = enabled, total, every
+    def __init__(self, enabled: bool, start: int, total: int):
+        self.enabled, self.total = enabled, total
         self.bar = None
-        self._t0, self._s0 = time.monotonic(), start
+        self._first: tuple[float, int] | None = None  # (time, step) after the first step: excludes tracing
         if enabled and sys.stderr.isatty():
             from tqdm import tqdm
 
@@ -162,6 +162,8 @@ class _Progress:
 
     def update(self, step: int, scalars: dict[str, float]):
         """Every step: moves the bar (the bar shows the step's own values)."""
+        if self._first is None:
+            self._first = (time.monotonic(), step)
         if self.bar is not None:
             self.bar.update(step - self.bar.n)
             if step % 10 == 0:
@@ -169,14 +171,14 @@ class _Progress:
                                      psnr=f"{scalars['psnr']:.2f}")
 
     def report(self, step: int, averages: dict[str, float]):
-        """Every ``log_every`` steps: one line with the window's means, speed and ETA (no terminal)."""
+        """Every ``log_every`` steps: the window's means, speed and ETA as one line (no terminal)."""
         if not self.enabled or self.bar is not None:
             return
-        rate = (step - self._s0) / max(1e-9, time.monotonic() - self._t0)
-        eta = (self.total - step) / rate if rate > 0 else float("inf")
+        t0, s0 = self._first or (time.monotonic(), step)
+        rate = (step - s0) / max(1e-9, time.monotonic() - t0)
+        eta = f"ETA {(self.total - step) / rate / 60:.1f} min" if rate > 0 else "ETA ?"
         print(f"step {step}/{self.total}  loss {averages['loss']:.4f}  bpp {averages['bpp']:.4f}  "
-              f"psnr {averages['psnr']:.2f} dB  {rate:.3f} steps/s  ETA {eta / 60:.1f} min",
-              file=sys.stderr, flush=True)
+              f"psnr {averages['psnr']:.2f} dB  {rate:.3f} steps/s  {eta}", file=sys.stderr, flush=True)
 
     def message(self, text: str):
         if self.bar is not None:
@@ -248,6 +250,8 @@ def train(
     max_minutes: float | None = None,
     keep_checkpoints: int = 3,
     export_meta: dict[str, Any] | None = None,
+    weights_dtype: str = "float32",
+    saved_model: bool = True,
 ) -> Path:
     """Train (or resume training) an ELIC model and export it; returns the exported model directory.
 
@@ -259,7 +263,8 @@ def train(
     ``steps``). ``max_minutes`` stops this call after that much wall time, saves a checkpoint and
     exports what it has (call again to continue). Validation (hard rounding, fixed centre crops
     of ``validation_dir`` or of the training images) runs every ``validate_every`` steps
-    (default: ``checkpoint_every``) and at the end.
+    (default: ``checkpoint_every``) and at the end. ``weights_dtype`` ("float32" or "float16")
+    and ``saved_model`` are passed to ``export_model``; ``export_meta`` adds to the recorded facts.
     """
     tf = import_tf()
     from elicbench.codecs.elic.config import PRESETS
@@ -288,7 +293,7 @@ def train(
     decay_at = int(lr_decay_steps if lr_decay_steps is not None else round(DEFAULT_DECAY_AT * steps))
     validate_every = int(validate_every or checkpoint_every)
 
-    progress_out = _Progress(progress, 0, steps, log_every)
+    progress_out = _Progress(progress, 0, steps)
     say = progress_out.message if progress else (lambda message: None)
     training_set = scan_training_set(data_dir, patch_size, warn=say)
     validation_set = (scan_training_set(validation_dir, patch_size, purpose="validation", warn=say)
@@ -370,7 +375,7 @@ def train(
         writer = tf.summary.create_file_writer(str(out_dir / "logs"))
         csv_log = _CsvLog(out_dir / "train_log.csv")
         progress_out.close()
-        progress_out = _Progress(progress, start_step, steps, log_every)
+        progress_out = _Progress(progress, start_step, steps)
 
         def run_validation(step: int) -> dict[str, float]:
             values = {k: float(v) for k, v in validate(validation_images).items()}
@@ -384,6 +389,9 @@ def train(
                                  f"psnr {values['psnr']:.2f} dB (hard rounding)")
             return values
 
+        if start_step < steps:
+            # The starting point of this call: the untrained baseline, or the restored model's state.
+            run_validation(start_step)
         started = time.monotonic()
         deadline = started + max_minutes * 60 if max_minutes else None
         window: dict[str, list[float]] = {"loss": [], "bpp": [], "mse": []}
@@ -476,13 +484,8 @@ def train(
     finally:
         tf.keras.mixed_precision.set_global_policy(previous_policy)
 
-    export_source = model
-    if mixed_precision:
-        # Coding runs in float32: rebuild the model under the float32 policy and copy the weights.
-        export_source = build_model(config)
-        export_source(tf.zeros([1, patch_size, patch_size, 3]), training=True)
-        export_source.set_weights(model.get_weights())
-    return Path(export_model(export_source, out_dir / "model", meta))
+    # export_model rebuilds the model under the (restored) float32 policy: coding never runs in float16.
+    return Path(export_model(model, out_dir / "model", meta, dtype=weights_dtype, saved_model=saved_model))
 
 
 __all__ = [

@@ -1,0 +1,184 @@
+"""The ``elic`` codec: one trained ELIC model per rate point, the quality value is its λ.
+
+Models are model directories (``export``): found in the ``models`` option (a directory of model
+directories, or one model directory), else in ``$ELICBENCH_MODELS``, else in the demo weights
+shipped with elicbench (``elicbench/data/elic-demo/``). Finding them reads only ``elic.json``
+files; TensorFlow is imported and a model loaded on the first encode/decode at its λ, once per
+process.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import register_codec
+from ..base import Availability, BadCodecInput, Codec, CodecError, CodecUnavailable, Option, QualityScale, format_quality
+from . import container
+from .export import MODEL_JSON, read_model_info
+
+MODELS_ENV = "ELICBENCH_MODELS"
+DEMO_MODELS = Path(__file__).resolve().parents[2] / "data" / "elic-demo"
+
+HOW_TO_GET_MODELS = (
+    "train one per rate point with `elicbench train --data DIR --lambda 0.0016 --out models/elic-0.0016` "
+    f"(--preset tiny trains on a CPU) and pass `--elic-models models`, or set {MODELS_ENV}=DIR"
+)
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    path: Path
+    lmbda: float
+    info: dict[str, Any]
+
+
+def _model_dirs(root: Path) -> list[Path]:
+    if (root / MODEL_JSON).is_file():
+        return [root]
+    return sorted(p for p in root.iterdir() if p.is_dir() and (p / MODEL_JSON).is_file())
+
+
+def find_models(models: str | os.PathLike | None = None) -> tuple[str, list[ModelEntry]]:
+    """(where the models came from, the models sorted by λ). Raises CodecUnavailable if none."""
+    if models:
+        root, source = Path(models).expanduser(), f"models option ({models})"
+        if not root.is_dir():
+            raise CodecUnavailable(f"ELIC models directory {root} does not exist")
+    elif os.environ.get(MODELS_ENV):
+        root, source = Path(os.environ[MODELS_ENV]).expanduser(), f"${MODELS_ENV} ({os.environ[MODELS_ENV]})"
+        if not root.is_dir():
+            raise CodecUnavailable(f"${MODELS_ENV}={root} is not a directory")
+    else:
+        root, source = DEMO_MODELS, "demo weights"
+        if not root.is_dir():
+            raise CodecUnavailable(f"no ELIC models: the demo weights ({root}) are missing; {HOW_TO_GET_MODELS}")
+    entries = []
+    for path in _model_dirs(root):
+        info = read_model_info(path)
+        lmbda = info.get("lambda")
+        if lmbda is None:
+            raise CodecUnavailable(f"ELIC model {path} has no lambda in its {MODEL_JSON}; "
+                                   "add one (the rate point it was trained for)")
+        entries.append(ModelEntry(path, float(lmbda), info))
+    if not entries:
+        raise CodecUnavailable(f"no ELIC model directories (with {MODEL_JSON}) in {root}; {HOW_TO_GET_MODELS}")
+    entries.sort(key=lambda e: e.lmbda)
+    for a, b in zip(entries, entries[1:]):
+        if math.isclose(a.lmbda, b.lmbda, rel_tol=1e-9):
+            raise BadCodecInput(f"ELIC models {a.path} and {b.path} both have lambda {format_quality(a.lmbda)}; "
+                                "keep one model per rate point")
+    return source, entries
+
+
+# Loaded models of this process, shared by all codec instances: {(path, elic.json mtime): runner}.
+_RUNNERS: dict[tuple[str, int], Any] = {}
+
+
+def _runner(entry: ModelEntry):
+    key = (str(entry.path.resolve()), (entry.path / MODEL_JSON).stat().st_mtime_ns)
+    runner = _RUNNERS.get(key)
+    if runner is None:
+        from .export import load_model
+
+        runner = _RUNNERS[key] = load_model(entry.path)
+    return runner
+
+
+@register_codec("elic")
+class ELICCodec(Codec):
+    extension = "elic"
+    quality_scale = QualityScale("lambda", 1e-5, 1.0, integer=False)
+    deterministic = True
+    options = {
+        "models": Option(
+            default="",
+            help=f"directory of ELIC model directories, or one model directory "
+                 f"(default: ${MODELS_ENV}, else the bundled demo weights)",
+            identity=False,
+        ),
+    }
+    summary = "ELIC learned image codec (He et al., CVPR 2022; TensorFlow + tensorflow-compression), one model per lambda"
+
+    def __init__(self, **settings: Any):
+        super().__init__(**settings)
+        self.source, self.models = find_models(self.settings["models"])
+        lambdas = tuple(e.lmbda for e in self.models)
+        self.quality_scale = QualityScale("lambda", min(lambdas), max(lambdas), integer=False, choices=lambdas)
+        # Files name their model, so decode finds it among this instance's models.
+        self._by_id = {e.info.get("model_id"): e for e in self.models}
+
+    @classmethod
+    def availability(cls) -> Availability:
+        for dist in ("tensorflow", "tensorflow-compression"):
+            try:
+                version(dist)
+            except PackageNotFoundError:
+                return Availability(False, f"{dist} is not installed (pip install 'tensorflow==2.14.1' "
+                                           "'tensorflow-compression==2.14.1')")
+        try:
+            find_models()
+        except (CodecUnavailable, BadCodecInput) as exc:
+            return Availability(False, str(exc))
+        return Availability(True)
+
+    @classmethod
+    def versions(cls) -> dict[str, str]:
+        from ...tfenv import DEFAULTS, onednn_enabled
+
+        out = {}
+        for dist in ("tensorflow", "tensorflow-compression", "tensorflow-probability"):
+            try:
+                out[dist] = version(dist)
+            except PackageNotFoundError:
+                out[dist] = "not installed"
+        out["TF_ENABLE_ONEDNN_OPTS"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS", DEFAULTS["TF_ENABLE_ONEDNN_OPTS"])
+        out["numerics"] = f"{'oneDNN' if onednn_enabled() else 'Eigen'} float32 transforms, exact fixed-point entropy parameters"
+        out["elic_file_format"] = str(container.FORMAT_VERSION)
+        return out
+
+    def qualities(self) -> list[float]:
+        return [e.lmbda for e in self.models]
+
+    def _entry(self, quality: float) -> ModelEntry:
+        q = self.validate_quality(quality)
+        for e in self.models:
+            if math.isclose(e.lmbda, q, rel_tol=1e-9):
+                return e
+        raise BadCodecInput(f"{self.label}: no model for lambda {format_quality(q)}")
+
+    def quality_info(self, quality: float) -> dict[str, Any]:
+        e = self._entry(quality)
+        info = e.info
+        return {
+            "model_id": info.get("model_id"),
+            "kind": info.get("kind", "native"),
+            "preset": info.get("preset"),
+            "lambda": e.lmbda,
+            "params": info.get("params"),
+            "steps": info.get("steps"),
+            "path": str(e.path),
+        }
+
+    def describe(self) -> dict[str, Any]:
+        out = super().describe()
+        out["models_source"] = self.source
+        out["models"] = [self.quality_info(e.lmbda) for e in self.models]
+        return out
+
+    def encode(self, image: np.ndarray, quality: float) -> bytes:
+        return _runner(self._entry(quality)).compress(image)
+
+    def decode(self, data: bytes) -> np.ndarray:
+        header = container.unpack(data)
+        entry = self._by_id.get(header.model_id.hex())
+        if entry is None:
+            known = ", ".join(f"{e.info.get('model_id')} (lambda {format_quality(e.lmbda)})" for e in self.models)
+            raise CodecError(f"this ELIC file was encoded with model {header.model_id.hex()}, which is not among "
+                             f"the models in use ({self.source}: {known})")
+        return _runner(entry).decompress(data)
