@@ -137,11 +137,14 @@ class Codec(ABC):
         return {k: v for k, v in self.settings.items() if self.options[k].identity}
 
     @property
+    def changed_settings(self) -> dict[str, Any]:
+        """Output-changing settings that differ from their defaults (what the user chose)."""
+        return {k: v for k, v in sorted(self.identity_settings.items()) if v != self.options[k].default}
+
+    @property
     def label(self) -> str:
         """Name plus non-default output-changing settings: 'jpeg' or 'jpeg[subsampling=4:4:4]'."""
-        changed = [
-            f"{k}={v}" for k, v in sorted(self.identity_settings.items()) if v != self.options[k].default
-        ]
+        changed = [f"{k}={v}" for k, v in self.changed_settings.items()]
         return f"{self.name}[{','.join(changed)}]" if changed else self.name
 
     @property
@@ -173,6 +176,8 @@ class Codec(ABC):
             "name": self.name,
             "label": self.label,
             "settings": dict(self.settings),
+            "changed_settings": self.changed_settings,
+            "settings_text": self.settings_text,
             "quality": {
                 "name": self.quality_scale.name,
                 "low": self.quality_scale.low,

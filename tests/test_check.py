@@ -1,0 +1,91 @@
+"""The regression gate must pass on an unchanged tree and fail when a codec's output moves."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from elicbench.check import CheckError, Tolerances, check_baseline, compare
+from elicbench.runner import RunConfig, run_benchmark
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory):
+    out = tmp_path_factory.mktemp("baseline") / "run"
+    outcome = run_benchmark(RunConfig(dataset="kodak", codecs=["jpeg", "webp"], limit=2, out=out,
+                                      qualities={"jpeg": [20, 50, 75, 90], "webp": [20, 50, 75, 90]},
+                                      progress=False))
+    assert outcome.ok
+    return out
+
+
+def _check_cli(baseline, *extra, patch: str = ""):
+    """`elicbench check` in a fresh interpreter, optionally after `patch` changed the code."""
+    code = textwrap.dedent(f"""
+        import sys, dataclasses
+        import elicbench.codecs.pillow as pillow
+        {patch}
+        from elicbench.cli import main
+        sys.exit(main(["check", "--baseline", {str(baseline)!r}, "--no-progress", *{list(extra)!r}]))
+    """)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+
+
+def test_unchanged_tree_passes(baseline):
+    res = _check_cli(baseline)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "PASS" in res.stdout
+
+
+def test_changed_jpeg_default_fails_and_names_rows(baseline):
+    patch = ('pillow.Jpeg.options = {**pillow.Jpeg.options, "subsampling": '
+             'dataclasses.replace(pillow.Jpeg.options["subsampling"], default="4:4:4")}')
+    res = _check_cli(baseline, patch=patch)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "FAIL" in res.stdout
+    assert "subsampling=4:2:0 -> " in res.stdout and "subsampling=4:4:4" in res.stdout
+    # Every JPEG row is named as regressed; WebP rows are untouched.
+    for image in ("kodim01", "kodim02"):
+        assert f"| {image} | jpeg | 50 |" in res.stdout
+    assert "| webp |" not in res.stdout.split("row(s) regressed")[1]
+
+
+def test_update_accepts_the_new_results(baseline, tmp_path):
+    import shutil
+
+    copy = tmp_path / "baseline"
+    shutil.copytree(baseline, copy)
+    # Tamper with the stored baseline: one file size is off by a byte.
+    rows = (copy / "results.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    cells = rows[1].split(",")
+    cells[header.index("bytes")] = str(int(cells[header.index("bytes")]) + 1)
+    rows[1] = ",".join(cells)
+    (copy / "results.csv").write_text("\n".join(rows) + "\n")
+    first = check_baseline(copy, progress=False)
+    assert not first.passed and len(first.regressions) == 1
+    assert first.regressions[0]["problem"].startswith("bytes changed")
+    updated = check_baseline(copy, update=True, progress=False)
+    assert updated.passed
+    assert check_baseline(copy, progress=False).passed
+
+
+def test_tolerances_apply_to_non_deterministic_codecs():
+    import pandas as pd
+
+    base = pd.DataFrame([{"image": "a", "codec": "x", "quality": 1, "bytes": 1000, "psnr": 30.0,
+                          "ms_ssim": 0.95, "error": ""}])
+    new = base.assign(bytes=1005, psnr=30.005)
+    tol = Tolerances()
+    assert compare(base, new, {"x": False}, tol) == []           # 0.5 % < 1 %, 0.005 dB < 0.01 dB
+    assert compare(base, new, {"x": True}, tol)[0]["problem"] == "bytes changed (deterministic codec)"
+    worse = base.assign(bytes=1000, psnr=29.9)
+    assert "psnr moved by -0.1" in compare(base, worse, {"x": True}, tol)[0]["problem"]
+
+
+def test_not_a_run_directory(tmp_path):
+    with pytest.raises(CheckError, match="manifest.json is missing|results.csv is missing"):
+        check_baseline(tmp_path, progress=False)
