@@ -31,3 +31,23 @@ def test_unreachable_target_gives_the_nearest_end(kodak_image):
     image = kodak_image(3)[:256, :256]
     q, tried = search_quality(codec, image, 0.001)
     assert q == 1
+
+
+def test_rate_matched_run_and_report(tmp_path):
+    from elicbench.analysis.runs import load_run
+    from elicbench.report import build_report
+    from elicbench.results import load_results
+    from elicbench.runner import RunConfig, run_benchmark
+
+    outcome = run_benchmark(RunConfig(dataset="kodak", codecs=["jpeg", "webp"], limit=2, target_bpp=[0.5, 1.0],
+                                      out=tmp_path / "run", progress=False, jobs=2))
+    assert outcome.ok
+    df = load_results(tmp_path / "run" / "results.csv")
+    assert len(df) == 8 and set(df["target_bpp"]) == {0.5, 1.0}
+    assert (abs(df["bpp"] - df["target_bpp"]) < 0.25 * df["target_bpp"]).all()
+    assert df["note"].str.contains("rate-matched: quality").all()
+    report = build_report([load_run(tmp_path / "run")], visual_bpp=None, plots=False)
+    assert "## Quality at matched bpp" in report.markdown
+    section = report.markdown.split("## Quality at matched bpp")[1]
+    assert "| kodak | webp | 0.5 | 2 |" in section and "| kodak | jpeg | 1 | 2 |" in section
+    assert "Quality at matched bpp" in report.html

@@ -10,6 +10,7 @@ from ..analysis.bdrate import check_method
 from ..analysis.curves import METRICS, check_metric
 from ..analysis.reference import REF_PREFIX, check_reference_names, reference_datasets
 from ..analysis.runs import Run, combined_results
+from .matched import matched_html, matched_markdown, matched_table
 from .html import DatasetSection, Figure, render_page
 from .table import CSV_COLUMNS, BDRow, ReportInputError, dataset_rows, markdown_table
 
@@ -104,6 +105,10 @@ def build_report(runs: Sequence[Run], *, anchor: str | None = None, metric: str 
     markdown = _markdown(intro, sections, general)
     html_text = render_page(title="elicbench report", intro=intro, sections=sections, general_warnings=general,
                             runs=[(r.name, str(r.path), r.manifest) for r in runs])
+    matched = matched_table(df)
+    if matched is not None:  # rate-matched runs: quality at the matched bpp, beside the BD table
+        markdown += "\n" + matched_markdown(matched)
+        html_text = html_text.replace("</body>", matched_html(matched) + "</body>", 1)
 
     files = []
     csv_path = out / BDRATE_FILE
