@@ -1,0 +1,192 @@
+"""ELIC training: the loop learns, resumes from its checkpoint after a signal, exports a usable
+model, and refuses Kodak as training data.
+
+One small model is trained once for the module and shared by the tests marked slow: tracing the
+training step of the ELIC graph costs tens of seconds of CPU, and each train() call traces once
+(about 100 s of CPU in all for the fixture and the export round trip on two cores).
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+DATA = Path(os.environ.get("ELICBENCH_DATA", Path(__file__).resolve().parents[4] / "shared" / "datasets"))
+TRAIN_DIR = DATA / "train"
+KODAK_DIR = DATA / "kodak"
+
+needs_data = pytest.mark.skipif(not TRAIN_DIR.is_dir() or not KODAK_DIR.is_dir(),
+                                reason="needs $ELICBENCH_DATA with train/ and kodak/")
+
+INTERRUPT_AT = 6
+TOTAL_STEPS = 18
+LAMBDA = 0.0075
+
+
+def micro_config():
+    """The tiny preset's structure (5 uneven groups, attention, hyperprior) at a fraction of its width."""
+    from elicbench.codecs.elic.config import PRESETS
+
+    return dataclasses.replace(
+        PRESETS["tiny"], N=16, M=32, groups=(4, 4, 8, 16), hyper_channels=16, h_a_widths=(24, 16),
+        h_s_widths=(24, 32), hyper_out=64, channel_context_widths=(16, 16))
+
+
+def read_log(out_dir: Path, split: str) -> list[dict[str, float]]:
+    with open(out_dir / "train_log.csv") as f:
+        return [{k: float(v) if v not in ("", split) else v for k, v in row.items()}
+                for row in csv.DictReader(f) if row["split"] == split]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Train, get stopped by SIGINT after step INTERRUPT_AT, then resume the same call to TOTAL_STEPS."""
+    from elicbench.codecs.elic import train as train_module
+    from elicbench.tfenv import import_tf
+
+    out_dir = tmp_path_factory.mktemp("elic-train")
+    settings = dict(config=micro_config(), steps=TOTAL_STEPS, batch_size=4, patch_size=64, learning_rate=2e-3,
+                    log_every=1, checkpoint_every=1000, seed=3, progress=False, saved_model=False)
+
+    original_update = train_module._Progress.update
+
+    def update_then_signal(self, step, scalars):
+        original_update(self, step, scalars)
+        if step == INTERRUPT_AT:  # as if the user pressed Ctrl-C during this step
+            signal.raise_signal(signal.SIGINT)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(train_module._Progress, "update", update_then_signal)
+    tf = import_tf()
+    graph_options = tf.config.optimizer.get_experimental_options()
+    # Grappler's graph rewrites cost seconds per trace and buy nothing for a few dozen steps.
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+    try:
+        with pytest.raises(train_module.TrainingInterrupted) as stopped:
+            train_module.train(TRAIN_DIR, LAMBDA, out_dir, **settings)
+        checkpoints_after_stop = sorted(p.name for p in (out_dir / "checkpoints").glob("ckpt-*.index"))
+        mp.undo()
+        model_dir = train_module.train(TRAIN_DIR, LAMBDA, out_dir, **settings)
+    finally:
+        mp.undo()
+        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": False, **graph_options})
+    return {"out_dir": out_dir, "model_dir": Path(model_dir), "stop_message": str(stopped.value),
+            "checkpoints_after_stop": checkpoints_after_stop}
+
+
+@pytest.mark.slow
+@needs_data
+def test_signal_saves_a_checkpoint_and_the_next_call_resumes_from_it(trained):
+    assert f"step {INTERRUPT_AT}/{TOTAL_STEPS}" in trained["stop_message"]
+    assert trained["checkpoints_after_stop"] == [f"ckpt-{INTERRUPT_AT}.index"]
+    rows = read_log(trained["out_dir"], "train")
+    # Every step exactly once: the resumed call went on from INTERRUPT_AT + 1, not from 1.
+    assert [int(r["step"]) for r in rows] == list(range(1, TOTAL_STEPS + 1))
+    # Each call validates first: the resumed call started from the trained weights, not a new model.
+    validation = {int(r["step"]): r["loss"] for r in read_log(trained["out_dir"], "validation")}
+    assert sorted(validation) == [0, INTERRUPT_AT, TOTAL_STEPS]
+    assert validation[INTERRUPT_AT] < 0.8 * validation[0]
+    assert (trained["out_dir"] / "checkpoints" / f"ckpt-{TOTAL_STEPS}.index").exists()
+
+
+@pytest.mark.slow
+@needs_data
+def test_training_lowers_the_loss(trained):
+    # Fixed validation crops with hard rounding (the per-step training loss swings with each batch's content).
+    validation = {int(r["step"]): r for r in read_log(trained["out_dir"], "validation")}
+    before, after = validation[0], validation[TOTAL_STEPS]
+    assert after["loss"] < 0.5 * before["loss"], (before, after)
+    assert after["psnr"] > before["psnr"] + 2
+    assert 0 < after["bpp"] < 10 and after["psnr"] < 60
+
+
+@pytest.mark.slow
+@needs_data
+def test_exported_model_records_the_run_and_round_trips_an_image(trained):
+    from elicbench.codecs.elic.export import load_model
+
+    info = json.loads((trained["model_dir"] / "elic.json").read_text())
+    assert info["lambda"] == LAMBDA and info["steps"] == TOTAL_STEPS
+    assert info["config"] == micro_config().to_dict()
+    assert info["data"]["files"] == len(list(TRAIN_DIR.glob("*.png")))
+    assert len(info["data"]["sha256"]) == 64
+    assert info["training"]["rate_point"] == "q5" and info["training"]["batch_size"] == 4
+    assert info["training"]["final_validation"]["psnr"] > 0
+
+    image = np.asarray(Image.open(KODAK_DIR / "kodim23.png").convert("RGB"))[:96, :160]
+    runner = load_model(trained["model_dir"])
+    data = runner.compress(image)
+    assert isinstance(data, bytes) and len(data) > 0
+    decoded = np.asarray(runner.decompress(data))
+    assert decoded.shape == image.shape and decoded.dtype == np.uint8
+    assert np.array_equal(np.asarray(runner.decompress(runner.compress(image))), decoded)
+    mse = np.mean((decoded.astype(np.float64) - image) ** 2)
+    assert 10 * np.log10(255 ** 2 / mse) > 10  # a real reconstruction, not noise
+
+
+@needs_data
+def test_refuses_to_train_on_kodak(tmp_path):
+    from elicbench.codecs.elic.data import TrainingDataError
+    from elicbench.codecs.elic.train import train
+
+    with pytest.raises(TrainingDataError, match="Kodak"):
+        train(KODAK_DIR, LAMBDA, tmp_path / "run", config=micro_config(), steps=1, progress=False)
+    # A Kodak image under another name is still recognised, by its SHA-256.
+    disguised = tmp_path / "photos"
+    disguised.mkdir()
+    shutil.copy(TRAIN_DIR / sorted(p.name for p in TRAIN_DIR.glob("*.png"))[0], disguised / "a.png")
+    shutil.copy(KODAK_DIR / "kodim05.png", disguised / "holiday.png")
+    with pytest.raises(TrainingDataError, match="holiday.png"):
+        train(disguised, LAMBDA, tmp_path / "run2", config=micro_config(), steps=1, progress=False)
+
+
+def test_small_images_are_skipped_with_a_message(tmp_path):
+    from elicbench.codecs.elic.data import TrainingDataError, scan_training_set
+
+    rng = np.random.default_rng(0)
+    for name, size in (("big.png", (160, 130)), ("small.png", (100, 300)), ("notes.txt", None)):
+        if size is None:
+            (tmp_path / name).write_text("not an image")
+        else:
+            Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(tmp_path / name)
+    messages = []
+    found = scan_training_set(tmp_path, 128, warn=messages.append)
+    assert [im.path.name for im in found.images] == ["big.png"]
+    assert found.skipped == ("small.png (100x300)",)
+    assert len(messages) == 1 and "small.png" in messages[0] and "128x128" in messages[0]
+    with pytest.raises(TrainingDataError, match="at least 256x256"):
+        scan_training_set(tmp_path, 256, warn=messages.append)
+    with pytest.raises(TrainingDataError, match="does not exist"):
+        scan_training_set(tmp_path / "missing", 128)
+
+
+def test_lambda_names():
+    from elicbench.codecs.elic.config import PAPER_LAMBDAS
+    from elicbench.codecs.elic.train import TrainingError, rate_point_name, resolve_lambda
+
+    assert resolve_lambda("q1") == PAPER_LAMBDAS[0]
+    assert resolve_lambda("Q8") == PAPER_LAMBDAS[7]
+    assert resolve_lambda("0.0032") == 0.0032
+    assert resolve_lambda(0.01) == 0.01
+    assert rate_point_name(PAPER_LAMBDAS[3]) == "q4"
+    assert rate_point_name(0.005) == "lambda0.005"
+    for bad in ("q0", "q9", "-0.1", "0", "nan", "fast"):
+        with pytest.raises(TrainingError):
+            resolve_lambda(bad)
+
+
+@pytest.mark.slow
+@needs_data
+def test_a_run_directory_keeps_its_lambda(trained):
+    from elicbench.codecs.elic.train import TrainingError, train
+
+    with pytest.raises(TrainingError, match="different lambda"):
+        train(TRAIN_DIR, 0.03, trained["out_dir"], config=micro_config(), steps=TOTAL_STEPS, progress=False)
