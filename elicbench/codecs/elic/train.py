@@ -266,10 +266,7 @@ def train(
     (default: ``checkpoint_every``) and at the end. ``weights_dtype`` ("float32" or "float16")
     and ``saved_model`` are passed to ``export_model``; ``export_meta`` adds to the recorded facts.
     """
-    tf = import_tf()
     from elicbench.codecs.elic.config import PRESETS
-    from elicbench.codecs.elic.export import export_model
-    from elicbench.codecs.elic.model import build_model
 
     lmbda = resolve_lambda(lmbda)
     if config is None:
@@ -298,6 +295,11 @@ def train(
     training_set = scan_training_set(data_dir, patch_size, warn=say)
     validation_set = (scan_training_set(validation_dir, patch_size, purpose="validation", warn=say)
                       if validation_dir else training_set)
+    # TensorFlow only now: bad input (Kodak, missing files) is reported without its start-up cost.
+    tf = import_tf()
+    from elicbench.codecs.elic.export import export_model
+    from elicbench.codecs.elic.model import build_model
+
     validation_images = validation_batch(validation_set, patch_size=patch_size)
     out_dir = Path(out_dir).expanduser()
     out_dir.mkdir(parents=True, exist_ok=True)
