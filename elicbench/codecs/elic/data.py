@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from elicbench.datasets.base import DatasetError
 from elicbench.tfenv import import_tf
 
 # What tf.io.decode_image reads (it also reads GIF/BMP, which photo sets do not use).
@@ -22,7 +23,7 @@ TRAINING_SUFFIXES = (".png", ".jpg", ".jpeg")
 _KODAK_NAME = re.compile(r"^kodim\d\d$", re.IGNORECASE)
 
 
-class TrainingDataError(ValueError):
+class TrainingDataError(DatasetError):
     """The training (or validation) directory cannot be used; the message says why and what to do."""
 
 

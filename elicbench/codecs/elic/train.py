@@ -61,7 +61,7 @@ def _paper_lambdas() -> tuple[float, ...]:
     return tuple(float(v) for v in PAPER_LAMBDAS)
 
 
-def resolve_lambda(value: str | float) -> float:
+def parse_lambda(value: str | float) -> float:
     """A λ given as a number (``0.0032``) or as a paper rate point ``q1``..``q8`` (lowest rate first)."""
     if isinstance(value, str):
         text = value.strip()
@@ -268,7 +268,7 @@ def train(
     """
     from elicbench.codecs.elic.config import PRESETS
 
-    lmbda = resolve_lambda(lmbda)
+    lmbda = parse_lambda(lmbda)
     if config is None:
         if preset not in PRESETS:
             raise TrainingError(f"unknown preset {preset!r}; choose one of {', '.join(sorted(PRESETS))}")
@@ -492,5 +492,5 @@ def train(
 
 __all__ = [
     "PRESET_TRAINING", "TrainingDataError", "TrainingError", "TrainingInterrupted",
-    "rate_point_name", "resolve_lambda", "train",
+    "rate_point_name", "parse_lambda", "train",
 ]

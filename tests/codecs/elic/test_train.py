@@ -170,17 +170,17 @@ def test_small_images_are_skipped_with_a_message(tmp_path):
 
 def test_lambda_names():
     from elicbench.codecs.elic.config import PAPER_LAMBDAS
-    from elicbench.codecs.elic.train import TrainingError, rate_point_name, resolve_lambda
+    from elicbench.codecs.elic.train import TrainingError, rate_point_name, parse_lambda
 
-    assert resolve_lambda("q1") == PAPER_LAMBDAS[0]
-    assert resolve_lambda("Q8") == PAPER_LAMBDAS[7]
-    assert resolve_lambda("0.0032") == 0.0032
-    assert resolve_lambda(0.01) == 0.01
+    assert parse_lambda("q1") == PAPER_LAMBDAS[0]
+    assert parse_lambda("Q8") == PAPER_LAMBDAS[7]
+    assert parse_lambda("0.0032") == 0.0032
+    assert parse_lambda(0.01) == 0.01
     assert rate_point_name(PAPER_LAMBDAS[3]) == "q4"
     assert rate_point_name(0.005) == "lambda0.005"
     for bad in ("q0", "q9", "-0.1", "0", "nan", "fast"):
         with pytest.raises(TrainingError):
-            resolve_lambda(bad)
+            parse_lambda(bad)
 
 
 @pytest.mark.slow
