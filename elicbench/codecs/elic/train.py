@@ -119,7 +119,17 @@ def _choose_strategy(tf):
 
 
 def _psnr(mse: float) -> float:
+    if math.isnan(mse):
+        return mse
     return 10 * math.log10(255.0 ** 2 / mse) if mse > 0 else float("inf")
+
+
+def _rate_and_distortion(tf, x, out):
+    """(bpp, MSE) in float32. The MSE is taken from ``x_hat`` here rather than from the model's
+    ``mse``: under mixed_float16 a float16 mean of squared 0..255 errors overflows."""
+    bpp = tf.cast(out["bpp"], tf.float32)
+    mse = tf.reduce_mean(tf.math.squared_difference(x, tf.cast(out["x_hat"], tf.float32)))
+    return bpp, mse
 
 
 class _StopSignals:
@@ -338,8 +348,7 @@ def train(
         def replica_step(batch):
             with tf.GradientTape() as tape:
                 out = model(batch, training=True)
-                bpp = tf.cast(out["bpp"], tf.float32)
-                mse = tf.cast(out["mse"], tf.float32)
+                bpp, mse = _rate_and_distortion(tf, batch, out)
                 loss = bpp + lmbda_t * mse
                 # Gradients are summed over replicas, so each contributes its share of the mean.
                 replica_loss = loss / replicas
@@ -360,9 +369,7 @@ def train(
 
         @tf.function(autograph=False)
         def validate(images):
-            out = model(images, training=False)
-            bpp = tf.cast(out["bpp"], tf.float32)
-            mse = tf.cast(out["mse"], tf.float32)
+            bpp, mse = _rate_and_distortion(tf, images, model(images, training=False))
             return {"loss": bpp + lmbda_t * mse, "bpp": bpp, "mse": mse}
 
         if start_step >= steps:
