@@ -9,6 +9,7 @@ public TF2 implementation (Nikolai10/ELIC).
 from __future__ import annotations
 
 import math
+import re
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,19 @@ def current_profile() -> int:
     if onednn_enabled():
         profile |= container.PROFILE_ONEDNN
     return profile
+
+
+def summarize_tf_error(exc: BaseException) -> str:
+    """One informative line of a TF error (whose text starts with 'Graph execution error:' and a trace)."""
+    text = str(exc)
+    found = re.search(r"assertion failed: \[([^\]]*)\]", text)
+    if found:
+        return found.group(1)
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Graph execution error", "Detected at node", "File ", "[[")):
+            return line[:200]
+    return type(exc).__name__
 
 
 def padded_size(n: int) -> int:
@@ -140,8 +154,8 @@ class ELICRunner(ABC):
         try:
             image = self.decode_strings(stream.height, stream.width, stream.strings)
         except (tf.errors.OpError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise CodecError(f"ELIC decoding failed, the data is corrupt or not for this model: {first}") from None
+            raise CodecError("ELIC decoding failed, the data is corrupt or not for this model: "
+                             f"{summarize_tf_error(exc)}") from None
         if image.shape != (stream.height, stream.width, 3) or image.dtype != np.uint8:
             raise CodecError(f"ELIC decoder returned {image.dtype} {image.shape}, "
                              f"expected uint8 {(stream.height, stream.width, 3)}")

@@ -2,8 +2,7 @@
 exactness tests), made to behave like a trained one where it matters (see ``calibrate``)."""
 from __future__ import annotations
 
-import signal
-from contextlib import contextmanager
+import threading
 
 import numpy as np
 import pytest
@@ -23,19 +22,28 @@ def calibrate(model, gain: float = 30.0, offset: float = 20.0) -> None:
         layer.bias.assign(tf.concat([layer.bias[:g], layer.bias[g:] + offset], 0))
 
 
-@contextmanager
-def deadline(seconds: int):
-    """Fail (instead of hanging) if the block runs longer than ``seconds``."""
-    def fire(signum, frame):
-        raise TimeoutError(f"took longer than {seconds} s")
+def within(seconds: float, fn, *args):
+    """Run ``fn(*args)`` in a daemon thread; fail the test if it takes longer than ``seconds``.
 
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+    A signal-based timeout would raise inside TensorFlow's Python internals and can leave its
+    locks held; a watchdog thread only observes.
+    """
+    result: dict = {}
+
+    def target():
+        try:
+            result["value"] = fn(*args)
+        except BaseException as exc:  # re-raised in the test's thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        pytest.fail(f"{getattr(fn, '__name__', fn)} still running after {seconds} s (hang?)")
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
 
 
 @pytest.fixture(scope="session")
@@ -46,33 +54,36 @@ def elic_tf():
 
 
 @pytest.fixture(scope="session")
-def elic_tiny_model(elic_tf):
+def elic_model_dir(elic_tf, tmp_path_factory):
+    """A random-init, calibrated tiny model exported as a model directory (float32, no SavedModel)."""
     from elicbench.codecs.elic.config import PRESETS
+    from elicbench.codecs.elic.export import export_model
     from elicbench.codecs.elic.model import build_model
 
     elic_tf.random.set_seed(1234)
     model = build_model(PRESETS["tiny"])
     calibrate(model)
-    model.prepare_for_coding()
-    return model
-
-
-@pytest.fixture(scope="session")
-def elic_model_dir(elic_tiny_model, tmp_path_factory):
-    """The session model exported as a model directory (float32 weights, no SavedModel)."""
-    from elicbench.codecs.elic.export import export_model
-
     out = tmp_path_factory.mktemp("elic-models") / "tiny-0.0016"
-    return export_model(elic_tiny_model, out, {"lambda": 0.0016, "steps": 0, "data": None,
-                                               "note": "random init, calibrated indices"},
-                        saved_model=False)
+    return export_model(model, out, {"lambda": 0.0016, "steps": 0, "data": None,
+                                     "note": "random init, calibrated indices"}, saved_model=False)
 
 
 @pytest.fixture(scope="session")
 def elic_runner(elic_model_dir):
-    from elicbench.codecs.elic.export import load_model
+    """The exported model loaded back; shared with the codec's per-process cache."""
+    from elicbench.codecs.elic import codec
+    from elicbench.codecs.elic.export import MODEL_JSON, load_model
 
-    return load_model(elic_model_dir)
+    runner = load_model(elic_model_dir)
+    key = (str(elic_model_dir.resolve()), (elic_model_dir / MODEL_JSON).stat().st_mtime_ns)
+    codec._RUNNERS[key] = runner
+    return runner
+
+
+@pytest.fixture(scope="session")
+def elic_tiny_model(elic_runner):
+    """The loaded model itself (prepared for coding), so its traced functions are shared."""
+    return elic_runner.model
 
 
 @pytest.fixture(scope="session")
@@ -84,3 +95,13 @@ def odd_crop(kodak_image):
 @pytest.fixture(scope="session")
 def small_crop(kodak_image):
     return np.ascontiguousarray(kodak_image(23)[100:228, 200:392])
+
+
+@pytest.fixture(scope="session")
+def elic_within():
+    return within
+
+
+@pytest.fixture(scope="session")
+def elic_calibrate():
+    return calibrate
