@@ -88,6 +88,7 @@ def _define(tf) -> dict[str, Any]:
             self._mask = checkerboard_kernel_mask(self.kernel_size[0])[:, :, None, None]
 
         def convolution_op(self, inputs, kernel):
+            kernel = tf.convert_to_tensor(kernel)  # reads the compute dtype under mixed precision
             return super().convolution_op(inputs, kernel * tf.constant(self._mask, dtype=kernel.dtype))
 
     return {

@@ -56,8 +56,10 @@ def _define(tf) -> dict[str, Any]:
             log_min, log_max = math.log(config.scale_min), math.log(config.scale_max)
             self._log_scale_min = log_min
             self._log_scale_step = (log_max - log_min) / (config.num_scales - 1)
+            # Rates are computed in float32 also under mixed precision (bit sums overflow float16).
             self.y_rate_model = tfc.LocationScaleIndexedEntropyModel(
-                tfc.NoisyNormal, config.num_scales, self.scale_fn, coding_rank=3, compression=False)
+                tfc.NoisyNormal, config.num_scales, self.scale_fn, coding_rank=3, compression=False,
+                bottleneck_dtype=tf.float32)
             self.z_coder = None
             self.y_coder = None
             self.exact_path = None
@@ -70,29 +72,34 @@ def _define(tf) -> dict[str, Any]:
         def call(self, x, training=None):
             training = bool(training)
             y = self.g_a(x)
-            z = self.h_a(y)
+            z = tf.cast(self.h_a(y), tf.float32)
             z_rate_model = tfc.ContinuousBatchedEntropyModel(
-                self.hyper_prior, coding_rank=3, compression=False, offset_heuristic=False)
+                self.hyper_prior, coding_rank=3, compression=False, offset_heuristic=False,
+                bottleneck_dtype=tf.float32)
             z_tilde, bits_z = z_rate_model(z, training=training)
             z_hat = round_st(z) if training else z_tilde
             psi = self.h_s(z_hat)
             y_hat, rate_terms = self.scctx(y, psi)
             bits_y = 0.0
             for y_part, mu, index in rate_terms:
+                y_part, mu, index = (tf.cast(t, tf.float32) for t in (y_part, mu, index))
                 if not training:  # the range coder uses the floored, clamped index
                     index = tf.floor(tf.clip_by_value(index, 0.0, self.config.num_scales - 1.0))
                 _, bits = self.y_rate_model(y_part, index, loc=mu, training=training)
                 bits_y += bits
-            x_hat = self.g_s(y_hat)
+            # Outputs in float32 also under mixed_float16 (a float16 mean of squared 0..255 errors overflows).
+            x_hat = tf.cast(self.g_s(y_hat), tf.float32)
+            bits_y = tf.cast(bits_y, tf.float32)
+            bits_z = tf.cast(bits_z, tf.float32)
             bits = bits_y + bits_z
-            num_pixels = tf.cast(tf.shape(x)[1] * tf.shape(x)[2], bits.dtype)
+            num_pixels = tf.cast(tf.shape(x)[1] * tf.shape(x)[2], tf.float32)
             return {
                 "x_hat": x_hat,
                 "bits": bits,
                 "bits_y": bits_y,
                 "bits_z": bits_z,
                 "bpp": tf.reduce_mean(bits) / num_pixels,
-                "mse": tf.reduce_mean(tf.math.squared_difference(x, x_hat)),
+                "mse": tf.reduce_mean(tf.math.squared_difference(tf.cast(x, tf.float32), x_hat)),
             }
 
         def model_weights(self) -> list:
