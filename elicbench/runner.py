@@ -69,6 +69,8 @@ def prepare_codec(name: str, settings: dict[str, Any] | None = None,
     """Create one codec to validate its options, availability and qualities before any job runs."""
     cls = get_codec(name)                       # UnknownNameError lists the known names
     avail = cls.availability()
+    if not avail and settings and hasattr(cls, "availability_for"):
+        avail = cls.availability_for(settings)  # settings may supply what is missing (elic: models=DIR)
     if not avail:
         raise CodecUnavailable(f"codec {name!r} is not available here: {avail.reason}")
     module = cls.__module__ if not cls.__module__.startswith(("elicbench.", "__main__")) else None

@@ -128,6 +128,18 @@ class ELICCodec(Codec):
         return Availability(True)
 
     @classmethod
+    def availability_for(cls, settings: dict[str, Any]) -> Availability:
+        """Availability with these settings: ``models=DIR`` can supply what the defaults lack."""
+        base = cls.availability()
+        if base or not settings.get("models") or "not installed" in base.reason:
+            return base
+        try:
+            find_models(settings["models"])
+        except (CodecUnavailable, BadCodecInput) as exc:
+            return Availability(False, str(exc))
+        return Availability(True)
+
+    @classmethod
     def versions(cls) -> dict[str, str]:
         from ...tfenv import DEFAULTS, onednn_enabled
 

@@ -208,6 +208,20 @@ def test_codec_without_models_says_how_to_get_some(tmp_path, monkeypatch):
     assert not avail and "elicbench train" in avail.reason and "--elic-models" in avail.reason
 
 
+def test_models_option_makes_the_codec_available(elic_model_dir, tmp_path, monkeypatch):
+    """The runner asks ``availability_for(settings)`` when the defaults have no models."""
+    from elicbench.codecs import get_codec
+    from elicbench.runner import prepare_codec
+
+    cls = get_codec("elic")
+    monkeypatch.setenv("ELICBENCH_MODELS", str(tmp_path))
+    assert not cls.availability()
+    assert cls.availability_for({"models": str(elic_model_dir)})
+    assert not cls.availability_for({"models": str(tmp_path)})
+    _, codec, qualities = prepare_codec("elic", {"models": str(elic_model_dir)})
+    assert qualities == [0.0016] and codec.settings["models"] == str(elic_model_dir)
+
+
 def test_duplicate_lambdas_are_refused(elic_model_dir, tmp_path):
     import shutil
 
