@@ -62,7 +62,7 @@ class Job:
 # ---- worker side -------------------------------------------------------------------------------
 _codecs: dict[CodecSpec, Any] = {}
 _images: "OrderedDict[ImageRef, tuple[Any, str]]" = OrderedDict()
-_warmed: set[tuple[str, tuple[int, ...]]] = set()
+_warmed: set[tuple] = set()
 _IMAGE_CACHE = 4
 _threads_set: int | None = None
 
@@ -118,7 +118,9 @@ def code_image(codec, image, quality: float, repeats: int = 1, warm: bool = True
     from . import metrics
 
     h, w = image.shape[:2]
-    warm_key = (codec.label, image.shape)
+    # Codecs with discrete rate points (ELIC: one model each) warm up every point: loading a model
+    # is start-up cost, not coding time.
+    warm_key = (codec.label, image.shape, quality if codec.quality_scale.choices is not None else None)
     if warm and warm_key not in _warmed:
         codec.decode(codec.encode(image, quality))
         _warmed.add(warm_key)

@@ -89,3 +89,43 @@ def test_tolerances_apply_to_non_deterministic_codecs():
 def test_not_a_run_directory(tmp_path):
     with pytest.raises(CheckError, match="manifest.json is missing|results.csv is missing"):
         check_baseline(tmp_path, progress=False)
+
+
+def test_perturbed_elic_weight_fails(tmp_path):
+    """One ELIC weight nudged (and the model re-identified, as a re-export would) fails the gate."""
+    import json
+    import shutil
+
+    import numpy as np
+
+    from elicbench.codecs.elic.config import ELICConfig
+    from elicbench.codecs.elic.export import model_id
+
+    src = __import__("elicbench").__path__[0] + "/data/elic-demo"
+    models = tmp_path / "models"
+    shutil.copytree(src, models)
+    lam = 0.0032
+    base_dir = tmp_path / "baseline"
+    outcome = run_benchmark(RunConfig(dataset="kodak", codecs=["elic"], qualities={"elic": [lam]}, limit=1,
+                                      out=base_dir, options={"elic": {"models": str(models)}}, progress=False))
+    assert outcome.ok, outcome.failures
+    assert check_baseline(base_dir, elic_models=str(models), progress=False).passed
+
+    mdir = models / "tiny-q4"
+    info = json.loads((mdir / "elic.json").read_text())
+    with np.load(mdir / "weights.npz") as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    w = arrays["w0000"].astype(np.float32)
+    w.flat[0] += 0.05
+    arrays["w0000"] = w.astype(arrays["w0000"].dtype)
+    np.savez(mdir / "weights.npz", **arrays)
+    count = int(info["weights"]["count"])
+    weights = [arrays[f"w{i:04d}"].astype(np.float32) for i in range(count)]
+    tables = {k: arrays[k] for k in ("z_cdf", "z_cdf_offset")}
+    info["model_id"] = model_id(ELICConfig.from_dict(info["config"]), weights, tables).hex()
+    (mdir / "elic.json").write_text(json.dumps(info))
+
+    result = check_baseline(base_dir, elic_models=str(models), progress=False)
+    assert not result.passed
+    assert any(r["codec"] == "elic" and r["quality"] == lam for r in result.regressions)
+    assert "| kodim01 | elic | 0.0032 |" in result.text
