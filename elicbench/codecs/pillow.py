@@ -392,8 +392,31 @@ def _import_optional(module: str, package: str, extra: str) -> ModuleType | str:
         return f"{package} cannot be imported ({exc}); pip install --force-reinstall 'elicbench[{extra}]'"
 
 
+class PluginCodec(Codec):
+    """A codec whose Pillow plug-in is an optional extra: unavailable (with the pip command) without it."""
+
+    plugin_module: str = ""      # import name, e.g. "pillow_jxl"
+    plugin_package: str = ""     # distribution name, e.g. "pillow-jxl-plugin"
+    plugin_extra: str = ""       # elicbench extra that installs it, e.g. "jxl"
+
+    @classmethod
+    def _plugin(cls) -> ModuleType | str:
+        return _import_optional(cls.plugin_module, cls.plugin_package, cls.plugin_extra)
+
+    @classmethod
+    def availability(cls) -> Availability:
+        plugin = cls._plugin()
+        return Availability(False, plugin) if isinstance(plugin, str) else Availability(True)
+
+    def _require(self) -> ModuleType:
+        plugin = self._plugin()
+        if isinstance(plugin, str):
+            raise CodecUnavailable(f"{self.label}: {plugin}")
+        return plugin
+
+
 @register_codec("jxl")
-class JpegXL(Codec):
+class JpegXL(PluginCodec):
     """JPEG XL (libjxl inside pillow-jxl-plugin), lossy, one thread.
 
     Effort 7 is libjxl's default. Kodak (4 images): q=0 -> 0.14 bpp, q=90 -> 1.7 bpp.
@@ -408,27 +431,13 @@ class JpegXL(Codec):
         "effort": Option(7, "encoder effort, 1 (fastest) - 9", choices=tuple(range(1, 10)), parse=int),
     }
     summary = "JPEG XL (pillow-jxl-plugin), quality 0-99, effort 7 (optional: pip install 'elicbench[jxl]')"
-
-    @classmethod
-    def _plugin(cls) -> ModuleType | str:
-        return _import_optional("pillow_jxl", "pillow-jxl-plugin", "jxl")
-
-    @classmethod
-    def availability(cls) -> Availability:
-        plugin = cls._plugin()
-        return Availability(False, plugin) if isinstance(plugin, str) else Availability(True)
+    plugin_module, plugin_package, plugin_extra = "pillow_jxl", "pillow-jxl-plugin", "jxl"
 
     @classmethod
     def versions(cls) -> dict[str, str]:
         out = _pillow_version()
         out["pillow-jxl-plugin"] = _package_version("pillow-jxl-plugin") or "not installed"
         return out
-
-    def _require(self) -> ModuleType:
-        plugin = self._plugin()
-        if isinstance(plugin, str):
-            raise CodecUnavailable(f"{self.label}: {plugin}")
-        return plugin
 
     def encode(self, image: np.ndarray, quality: float) -> bytes:
         q = self.validate_quality(quality)
@@ -449,7 +458,7 @@ class JpegXL(Codec):
 
 
 @register_codec("heif")
-class Heif(Codec):
+class Heif(PluginCodec):
     """HEIF/HEIC (libheif + x265 inside pillow-heif); decoded with libde265.
 
     x265 runs with libheif's defaults (its preset and thread pool). Kodak (4 images): q=10 ->
@@ -464,18 +473,15 @@ class Heif(Codec):
     }
     summary = "HEIF/HEVC (pillow-heif, x265), quality 0-100, 4:2:0 (optional: pip install 'elicbench[heif]')"
 
+    plugin_module, plugin_package, plugin_extra = "pillow_heif", "pillow-heif", "heif"
     _CHROMA = {"4:2:0": 420, "4:2:2": 422, "4:4:4": 444}
 
     @classmethod
-    def _plugin(cls) -> ModuleType | str:
-        return _import_optional("pillow_heif", "pillow-heif", "heif")
-
-    @classmethod
     def availability(cls) -> Availability:
-        plugin = cls._plugin()
-        if isinstance(plugin, str):
-            return Availability(False, plugin)
-        info = plugin.libheif_info()
+        plain = super().availability()
+        if not plain:
+            return plain
+        info = cls._plugin().libheif_info()
         if not info.get("HEIF"):
             return Availability(False, f"pillow-heif's libheif {info.get('libheif')} has no HEVC encoder")
         return Availability(True)
@@ -490,12 +496,6 @@ class Heif(Codec):
             out["encoder"] = info.get("HEIF", "") or "missing"
             out["decoders"] = "; ".join(info.get("decoders", {}).values())
         return out
-
-    def _require(self) -> ModuleType:
-        plugin = self._plugin()
-        if isinstance(plugin, str):
-            raise CodecUnavailable(f"{self.label}: {plugin}")
-        return plugin
 
     def encode(self, image: np.ndarray, quality: float) -> bytes:
         q = self.validate_quality(quality)
