@@ -5,7 +5,8 @@ bytes, no overlong encodings)::
 
     offset  size  field
     0       4     magic b"ELIC"
-    4       1     format version (FORMAT_VERSION = 1)
+    4       1     format version (FORMAT_VERSION = 2; version 1 files, without the tile field,
+                  are still read, as tile 0)
     5       1     numerics profile: bit 0 = encoded on a GPU, bit 1 = TF_ENABLE_ONEDNN_OPTS on;
                   bits 2-7 must be 0
     6       16    model id: the first 16 bytes of the SHA-256 of the model (config, weights,
@@ -13,12 +14,15 @@ bytes, no overlong encodings)::
     22      var   varint height, varint width: the original image size (1..MAX_SIDE each).
                   The coded image was padded to multiples of 64; latent shapes follow from it
                   (y: padded/16, z: padded/64), so they are not stored.
+            var   varint tile (version 2): the synthesis tile side in 64-pixel blocks, 0 = the
+                  whole image at once (see ``tiling``). Decoders run g_s on the same tiles, so
+                  that a file decodes to the same pixels everywhere its numerics profile holds.
             var   varint n: number of strings (1..MAX_STRINGS); for an ELIC model with G channel
                   groups n = 1 + 2G, in the order z, anchors of groups 0..G-1, non-anchors 0..G-1
             ...   n times: varint length (0..MAX_STRING_BYTES), then that many bytes
     end-4   4     CRC-32 (zlib, little-endian) of all preceding bytes; nothing may follow it
 
-The overhead over the raw strings is 26 bytes + about 2 bytes per string + 4 for the size and
+The overhead over the raw strings is 27 bytes + about 2 bytes per string + 4 for the size and
 count (about 52 bytes for G = 5 on a Kodak image, i.e. about 0.001 bpp). The CRC matters: a range
 decoder fed a flipped bit usually does not fail, it silently decodes a different image.
 
@@ -34,12 +38,15 @@ from dataclasses import dataclass
 from ..base import CodecError
 
 MAGIC = b"ELIC"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MODEL_ID_BYTES = 16
 MAX_SIDE = 1 << 15
 MAX_PIXELS = 1 << 27
 MAX_STRINGS = 64
 MAX_STRING_BYTES = 1 << 30
+TILE_BLOCK = 64
+MAX_TILE_BLOCKS = MAX_SIDE // TILE_BLOCK
 
 PROFILE_GPU = 0x01
 PROFILE_ONEDNN = 0x02
@@ -62,6 +69,8 @@ class ELICStream:
     height: int
     width: int
     strings: tuple[bytes, ...]
+    #: Synthesis tile side in pixels (a multiple of 64), 0 = untiled.
+    tile: int = 0
     version: int = FORMAT_VERSION
 
 
@@ -86,10 +95,14 @@ def pack(stream: ELICStream) -> bytes:
     if len(stream.model_id) != MODEL_ID_BYTES:
         raise ValueError(f"model id must be {MODEL_ID_BYTES} bytes, got {len(stream.model_id)}")
     _check_size(stream.height, stream.width, ValueError)
+    if stream.tile < 0 or stream.tile % TILE_BLOCK or stream.tile // TILE_BLOCK > MAX_TILE_BLOCKS:
+        raise ValueError(f"tile must be 0 or a multiple of {TILE_BLOCK} up to {MAX_TILE_BLOCKS * TILE_BLOCK}, "
+                         f"got {stream.tile}")
     if not 1 <= len(stream.strings) <= MAX_STRINGS:
         raise ValueError(f"an ELIC file holds 1..{MAX_STRINGS} strings, got {len(stream.strings)}")
     parts = [MAGIC, bytes([FORMAT_VERSION, stream.profile]), stream.model_id,
-             _varint(stream.height), _varint(stream.width), _varint(len(stream.strings))]
+             _varint(stream.height), _varint(stream.width), _varint(stream.tile // TILE_BLOCK),
+             _varint(len(stream.strings))]
     for s in stream.strings:
         if len(s) > MAX_STRING_BYTES:
             raise ValueError(f"string of {len(s)} bytes is too long for the format")
@@ -150,14 +163,21 @@ def unpack(data: bytes) -> ELICStream:
     r = _Reader(body)
     r.take(len(MAGIC), "magic")
     version, profile = r.take(2, "version and profile")
-    if version != FORMAT_VERSION:
-        raise CodecError(f"ELIC file format version {version} is not supported (this build reads {FORMAT_VERSION})")
+    if version not in READABLE_VERSIONS:
+        raise CodecError(f"ELIC file format version {version} is not supported "
+                         f"(this build reads {', '.join(map(str, READABLE_VERSIONS))})")
     if profile & ~_PROFILE_KNOWN:
         raise CodecError(f"ELIC file corrupt: unknown numerics profile bits {profile:#04x}")
     model_id = r.take(MODEL_ID_BYTES, "model id")
     height = r.varint("height")
     width = r.varint("width")
     _check_size(height, width, lambda m: CodecError(f"ELIC file corrupt: {m}"))
+    tile = 0
+    if version >= 2:
+        blocks = r.varint("tile")
+        if blocks > MAX_TILE_BLOCKS:
+            raise CodecError(f"ELIC file corrupt: tile of {blocks} blocks (at most {MAX_TILE_BLOCKS})")
+        tile = blocks * TILE_BLOCK
     count = r.varint("string count")
     if not 1 <= count <= MAX_STRINGS:
         raise CodecError(f"ELIC file corrupt: {count} strings (expected 1..{MAX_STRINGS})")
@@ -170,4 +190,4 @@ def unpack(data: bytes) -> ELICStream:
     if r.pos != len(r.data):
         raise CodecError(f"ELIC file corrupt: {len(r.data) - r.pos} unexpected bytes before the CRC")
     return ELICStream(profile=profile, model_id=model_id, height=height, width=width,
-                      strings=tuple(strings), version=version)
+                      strings=tuple(strings), tile=tile, version=version)

@@ -19,6 +19,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
+from . import tiling
 from ._lazy import lazy_module_getattr
 from .config import SIZE_MULTIPLE, ELICConfig
 
@@ -35,6 +38,10 @@ def _define(tf) -> dict[str, Any]:
     def padded_size(size):
         """Smallest multiple of SIZE_MULTIPLE >= size (int32 tensor)."""
         return (size + SIZE_MULTIPLE - 1) // SIZE_MULTIPLE * SIZE_MULTIPLE
+
+    def _div(part: slice, factor: int) -> slice:
+        """A slice of pixels as a slice of latents (both ends on the latent grid)."""
+        return slice(part.start // factor, part.stop // factor)
 
     def pad_replicate(image):
         """HWC image -> padded to multiples of 64 by repeating the last row/column."""
@@ -168,6 +175,17 @@ def _define(tf) -> dict[str, Any]:
                 input_signature=[tf.TensorSpec([2], tf.int32)] + [tf.TensorSpec([1], tf.string)] * num_strings)
             self.estimate_bits_fn = tf.function(
                 self._estimate_bits, input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
+            # The pieces of the tiled path (``compress_tiled`` / ``decompress_tiled``).
+            latent = tf.TensorSpec([1, None, None, cfg.M], tf.float32)
+            self.analysis_fn = tf.function(
+                self.g_a, input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)])
+            self.encode_y_fn = tf.function(self._encode_y, input_signature=[latent])
+            self.decode_y_fn = tf.function(
+                self._decode_y,
+                input_signature=[tf.TensorSpec([2], tf.int32)] + [tf.TensorSpec([1], tf.string)] * num_strings)
+            self.synthesis_fn = tf.function(self._synthesize_pixels, input_signature=[latent])
+            self.analysis_halo = tiling.analysis_halo(self.g_a.layers)
+            self.synthesis_halo = tiling.synthesis_halo(self.g_s.layers)
 
         def coding_tables(self) -> dict:
             """The z range-coding tables as numpy arrays (store them with the weights)."""
@@ -228,6 +246,62 @@ def _define(tf) -> dict[str, Any]:
             tf.debugging.assert_positive(x_shape, message="image size must be positive")
             y_hat = self.decode_latents(padded_size(x_shape), z_string, list(strings[:g]), list(strings[g:]))
             return self.synthesize(y_hat, x_shape)
+
+        # --- tiled coding: bounded memory on large images (see ``tiling``) ----------------------
+        def _encode_y(self, y):
+            z_string, anchors, non_anchors, _ = self.encode_latents(y, self.h_a(y))
+            return [z_string] + anchors + non_anchors
+
+        def _decode_y(self, padded_shape, z_string, *strings):
+            g = self.config.num_groups
+            return self.decode_latents(padded_shape, z_string, list(strings[:g]), list(strings[g:]))
+
+        def _synthesize_pixels(self, y_hat):
+            return tf.saturate_cast(tf.round(self.g_s(y_hat)[0]), tf.uint8)
+
+        def compress_tiled(self, image: np.ndarray, tile: int) -> list[bytes]:
+            """uint8 (H, W, 3) -> [z_string, anchor strings..., non-anchor strings...] as bytes.
+
+            g_a runs on crops of at most ``tile`` + 2 x halo pixels per side (``tile=0``: the
+            whole padded image at once); everything after it runs on the whole latent.
+            """
+            self._require_coding()
+            h, w = image.shape[:2]
+            hp, wp = padded_size(h), padded_size(w)
+            x = np.pad(image, ((0, hp - h), (0, wp - w), (0, 0)), mode="edge").astype(np.float32)[None]
+            tiles = tiling.plan(hp, wp, tile, self.analysis_halo, unit=SIZE_MULTIPLE)
+            if len(tiles) == 1:
+                y = self.analysis_fn(x)
+            else:
+                s = tiling.LATENT_STRIDE
+                y = np.empty((1, hp // s, wp // s, self.config.M), np.float32)
+                for rows, cols in tiles:
+                    part = self.analysis_fn(x[:, rows.crop, cols.crop]).numpy()
+                    y[:, _div(rows.core, s), _div(cols.core, s)] = part[:, _div(rows.core_in_crop, s),
+                                                                         _div(cols.core_in_crop, s)]
+                del x
+            return [bytes(t.numpy()[0]) for t in self.encode_y_fn(tf.constant(y, tf.float32))]
+
+        def decompress_tiled(self, height: int, width: int, strings, tile: int) -> np.ndarray:
+            """Strings of ``compress_tiled`` -> uint8 (height, width, 3); g_s runs on tiles of ``tile`` pixels."""
+            self._require_coding()
+            hp, wp = padded_size(height), padded_size(width)
+            y_hat = self.decode_y_fn(tf.constant([hp, wp], tf.int32), *[tf.constant([string]) for string in strings])
+            s = tiling.LATENT_STRIDE
+            tiles = tiling.plan(hp // s, wp // s, tile, self.synthesis_halo, unit=SIZE_MULTIPLE // s)
+            if len(tiles) == 1:
+                return self.synthesis_fn(y_hat).numpy()[:height, :width]
+            y_hat = y_hat.numpy()
+            out = np.empty((height, width, 3), np.uint8)
+            for rows, cols in tiles:
+                r, c = rows.scaled(s), cols.scaled(s)  # in pixels (the last ones reach into the padding)
+                part = self.synthesis_fn(y_hat[:, rows.crop, cols.crop]).numpy()
+                keep_r = min(r.core_stop, height) - r.core_start
+                keep_c = min(c.core_stop, width) - c.core_start
+                out[r.core_start:r.core_start + keep_r, c.core_start:c.core_start + keep_c] = \
+                    part[r.core_in_crop.start:r.core_in_crop.start + keep_r,
+                         c.core_in_crop.start:c.core_in_crop.start + keep_c]
+            return out
 
         def _estimate_bits(self, image):
             x = tf.cast(pad_replicate(image), tf.float32)[None]

@@ -79,7 +79,7 @@ class ReferenceRunner(ELICRunner):
         groups = (self._num_strings - 1) // 2  # at least one channel per group
         return (padded_h // 16) * (padded_w // 16) * groups + (padded_h // 64) * (padded_w // 64)
 
-    def encode_strings(self, image: np.ndarray) -> list[bytes]:
+    def encode_strings(self, image: np.ndarray, tile: int) -> list[bytes]:
         h, w = image.shape[:2]
         padded = np.pad(image, ((0, padded_size(h) - h), (0, padded_size(w) - w), (0, 0)), mode="edge")
         out = self.loaded.compress(self._tf.constant(padded))
@@ -88,7 +88,7 @@ class ReferenceRunner(ELICRunner):
                                    f"expected {REFERENCE_NUM_SHAPES + self._num_strings}")
         return [bytes(t.numpy().reshape(-1)[0]) for t in out[REFERENCE_NUM_SHAPES:]]
 
-    def decode_strings(self, height: int, width: int, strings: tuple[bytes, ...]) -> np.ndarray:
+    def decode_strings(self, height: int, width: int, strings: tuple[bytes, ...], tile: int) -> np.ndarray:
         tf = self._tf
         ph, pw = padded_size(height), padded_size(width)
         shapes = [tf.constant([ph, pw], tf.int32), tf.constant([ph // 16, pw // 16], tf.int32),

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..base import CodecError
-from . import container
+from . import container, tiling
 from .config import SIZE_MULTIPLE, ELICConfig
 
 # A range-coded symbol costs at least -log2(4095/4096) bits with 12-bit tables, so a file that
@@ -72,6 +72,8 @@ class ELICRunner(ABC):
 
     #: 'native' or 'reference'
     kind: str = "?"
+    #: Whether the transforms can run in tiles (``tiling``); others always code the whole image.
+    supports_tiling: bool = False
 
     def __init__(self, path: Path, model_id: bytes, info: dict[str, Any]):
         if len(model_id) != container.MODEL_ID_BYTES:
@@ -105,25 +107,36 @@ class ELICRunner(ABC):
 
     # --- subclass work ----------------------------------------------------------------------
     @abstractmethod
-    def encode_strings(self, image: np.ndarray) -> list[bytes]:
-        """uint8 (H, W, 3) -> the range-coded strings (z first)."""
+    def encode_strings(self, image: np.ndarray, tile: int) -> list[bytes]:
+        """uint8 (H, W, 3) -> the range-coded strings (z first), transforms in tiles of ``tile`` pixels."""
 
     @abstractmethod
-    def decode_strings(self, height: int, width: int, strings: tuple[bytes, ...]) -> np.ndarray:
+    def decode_strings(self, height: int, width: int, strings: tuple[bytes, ...], tile: int) -> np.ndarray:
         """Strings -> uint8 (height, width, 3)."""
 
     def estimate_bits(self, image: np.ndarray) -> float:
         raise CodecError(f"{self.kind} ELIC models cannot estimate rates from likelihoods")
 
     # --- the container around it ------------------------------------------------------------
-    def compress(self, image: np.ndarray) -> bytes:
+    def effective_tile(self, height: int, width: int, tile: int) -> int:
+        """The tile a file records: 0 when the padded image is one tile anyway (or tiling is unsupported)."""
+        tile = tiling.check_tile(tile)
+        if not self.supports_tiling or (padded_size(height) <= tile and padded_size(width) <= tile):
+            return 0
+        return tile
+
+    def compress(self, image: np.ndarray, tile: int = 0) -> bytes:
+        """uint8 (H, W, 3) -> ELIC file. ``tile`` (pixels, multiple of 64; 0 = whole image) bounds
+        the memory of the transforms; the decoder uses the tile recorded in the file."""
         image = check_image(image)
         h, w = image.shape[:2]
-        strings = self.encode_strings(image)
+        tile = self.effective_tile(h, w, tile)
+        strings = self.encode_strings(image, tile)
         if len(strings) != self.num_strings:
             raise CodecError(f"model produced {len(strings)} strings, expected {self.num_strings}")
         return container.pack(container.ELICStream(
-            profile=self.profile, model_id=self.model_id_bytes, height=h, width=w, strings=tuple(strings)))
+            profile=self.profile, model_id=self.model_id_bytes, height=h, width=w, strings=tuple(strings),
+            tile=tile))
 
     def check_stream(self, stream: container.ELICStream, strict_profile: bool = True) -> None:
         if stream.model_id != self.model_id_bytes:
@@ -136,6 +149,9 @@ class ELICRunner(ABC):
                 f"this process runs '{container.describe_profile(self.profile)}'. The latents decode exactly "
                 "either way (exact entropy parameters), but pixels may differ by one level; set "
                 "TF_ENABLE_ONEDNN_OPTS / the device to match, or decode with strict_profile=False")
+        if stream.tile and not self.supports_tiling:
+            raise CodecError(f"this ELIC file was coded in tiles of {stream.tile} pixels; {self.kind} models "
+                             "cannot decode tiled files")
         if len(stream.strings) != self.num_strings:
             raise CodecError(f"ELIC file has {len(stream.strings)} strings, model "
                              f"{self.model_id} needs {self.num_strings}")
@@ -152,7 +168,7 @@ class ELICRunner(ABC):
         stream = container.unpack(data)
         self.check_stream(stream, strict_profile)
         try:
-            image = self.decode_strings(stream.height, stream.width, stream.strings)
+            image = self.decode_strings(stream.height, stream.width, stream.strings, stream.tile)
         except (tf.errors.OpError, ValueError) as exc:
             raise CodecError("ELIC decoding failed, the data is corrupt or not for this model: "
                              f"{summarize_tf_error(exc)}") from None
@@ -166,6 +182,7 @@ class NativeRunner(ELICRunner):
     """A model directory written by ``export.export_model`` (config + weights + coding tables)."""
 
     kind = "native"
+    supports_tiling = True
 
     def __init__(self, path: Path, model, model_id: bytes, info: dict[str, Any]):
         super().__init__(path, model_id, info)
@@ -187,14 +204,11 @@ class NativeRunner(ELICRunner):
         cfg = self.model.config
         return (padded_h // 16) * (padded_w // 16) * cfg.M + (padded_h // 64) * (padded_w // 64) * cfg.hyper_channels
 
-    def encode_strings(self, image: np.ndarray) -> list[bytes]:
-        out = self.model.compress(self._tf.constant(image))
-        return [bytes(t.numpy()[0]) for t in out[1:]]
+    def encode_strings(self, image: np.ndarray, tile: int) -> list[bytes]:
+        return self.model.compress_tiled(image, tile)
 
-    def decode_strings(self, height: int, width: int, strings: tuple[bytes, ...]) -> np.ndarray:
-        tf = self._tf
-        x_shape = tf.constant([height, width], tf.int32)
-        return self.model.decompress(x_shape, *[tf.constant([s]) for s in strings]).numpy()
+    def decode_strings(self, height: int, width: int, strings: tuple[bytes, ...], tile: int) -> np.ndarray:
+        return self.model.decompress_tiled(height, width, strings, tile)
 
     def estimate_bits(self, image: np.ndarray) -> float:
         """Bits of the whole padded image from the discrete likelihoods (no range coding)."""

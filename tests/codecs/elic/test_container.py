@@ -24,8 +24,29 @@ def test_round_trip_and_layout():
     assert data[:4] == b"ELIC" and data[4] == container.FORMAT_VERSION and data[5] == container.PROFILE_ONEDNN
     assert data[6:22] == bytes(range(16))
     raw = sum(len(x) for x in s.strings)
-    # header 22 + sizes 2+2 + count 1 + lengths (1,1,2,1,2) + CRC 4
-    assert len(data) - raw == 22 + 4 + 1 + 7 + 4
+    # header 22 + sizes 2+2 + tile 1 + count 1 + lengths (1,1,2,1,2) + CRC 4
+    assert len(data) - raw == 22 + 4 + 1 + 1 + 7 + 4
+
+
+def test_tile_round_trips_and_is_checked():
+    s = stream(tile=1024)
+    assert unpack(pack(s)).tile == 1024
+    assert unpack(pack(stream())).tile == 0
+    for bad in (-64, 100, (container.MAX_TILE_BLOCKS + 1) * 64):
+        with pytest.raises(ValueError, match="tile"):
+            pack(stream(tile=bad))
+
+
+def test_version_1_files_are_still_read_as_untiled():
+    """Format 1 had no tile field: the same bytes without it, version byte 1."""
+    s = stream()
+    body = pack(s)[:-4]
+    size_end = 22 + 2 + 2  # height 333 and width 517 take two varint bytes each
+    assert body[size_end] == 0  # the tile field
+    v1 = body[:4] + bytes([1]) + body[5:size_end] + body[size_end + 1:]
+    old = unpack(_with_crc(v1))
+    assert old.version == 1 and old.tile == 0
+    assert (old.height, old.width, old.strings, old.model_id) == (s.height, s.width, s.strings, s.model_id)
 
 
 def test_large_values_round_trip():
@@ -92,9 +113,11 @@ def test_header_checks_behind_a_valid_crc():
     with pytest.raises(CodecError, match="overlong"):
         unpack(_with_crc(head + b"\x80\x00" + body[24:]))
     # a string claiming more bytes than there are
-    huge = head + b"\x01\x01\x01" + b"\xff\xff\x03" + b"abc"
+    huge = head + b"\x01\x01\x00\x01" + b"\xff\xff\x03" + b"abc"
     with pytest.raises(CodecError, match="truncated"):
         unpack(_with_crc(huge))
+    with pytest.raises(CodecError, match="tile"):
+        unpack(_with_crc(head + b"\x01\x01" + b"\xff\x7f" + body[27:]))
 
 
 def test_profile_description():

@@ -1,0 +1,116 @@
+"""Tiled transforms: the plan covers the image, the halo covers the receptive field, and tiled
+coding gives the result of the whole image (up to float rounding)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from elicbench.codecs.base import BadCodecInput
+from elicbench.codecs.elic import container, tiling
+
+
+@pytest.mark.parametrize("blocks, tile", [(1, 4), (7, 2), (22, 16), (32, 16), (33, 16), (5, 0)])
+def test_split_blocks_covers_evenly(blocks, tile):
+    parts = tiling.split_blocks(blocks, tile)
+    assert parts[0][0] == 0 and parts[-1][1] == blocks
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))
+    sizes = [stop - start for start, stop in parts]
+    assert max(sizes) - min(sizes) <= 1
+    if tile:
+        assert max(sizes) <= tile
+        assert len(parts) == -(-blocks // tile)
+    else:
+        assert parts == [(0, blocks)]
+
+
+def test_plan_crops_add_the_halo_inside_the_image():
+    tiles = tiling.plan(2048, 1408, 1024, 160, unit=64)
+    assert len(tiles) == 4
+    rows = sorted({(r.core_start, r.core_stop, r.crop_start, r.crop_stop) for r, _ in tiles})
+    cols = sorted({(c.core_start, c.core_stop, c.crop_start, c.crop_stop) for _, c in tiles})
+    assert rows == [(0, 1024, 0, 1184), (1024, 2048, 864, 2048)]
+    assert cols == [(0, 704, 0, 864), (704, 1408, 544, 1408)]  # 22 blocks split 11 + 11
+    with pytest.raises(ValueError, match="blocks"):
+        tiling.plan(100, 64, 64, 0, unit=64)
+
+
+@pytest.mark.parametrize("tile", [-64, 1, 100, 1000])
+def test_bad_tile_sizes_are_refused(tile):
+    with pytest.raises(ValueError, match="multiple of 64"):
+        tiling.check_tile(tile)
+
+
+def test_receptive_radius_of_the_presets(elic_tf):
+    """Hand-computed: g_a of `full` reads 147 pixels around an output (-> 160-pixel halo), g_s 11 latents."""
+    from elicbench.codecs.elic.config import PRESETS
+    from elicbench.codecs.elic.transforms import analysis_transform, synthesis_transform
+
+    full = PRESETS["full"]
+    g_a, g_s = analysis_transform(full), synthesis_transform(full)
+    g_a.build((None, None, None, 3))
+    g_s.build((None, None, None, full.M))
+    assert tiling.input_radius(g_a.layers) == 147
+    assert tiling.analysis_halo(g_a.layers) == 160
+    assert tiling.synthesis_halo(g_s.layers) == 11
+
+
+def test_unknown_layers_are_refused(elic_tf):
+    keras = elic_tf.keras
+    with pytest.raises(ValueError, match="receptive field"):
+        tiling.input_radius([keras.layers.DepthwiseConv2D(3)])
+    with pytest.raises(ValueError, match="same"):
+        tiling.input_radius([keras.layers.Conv2D(4, 3, padding="valid")])
+
+
+def _tiled_analysis(model, x, tile, halo):
+    s = tiling.LATENT_STRIDE
+    y = np.zeros((1, x.shape[1] // s, x.shape[2] // s, model.config.M), np.float32)
+    for rows, cols in tiling.plan(x.shape[1], x.shape[2], tile, halo, unit=64):
+        part = model.analysis_fn(x[:, rows.crop, cols.crop]).numpy()
+        y[:, rows.core_start // s:rows.core_stop // s, cols.core_start // s:cols.core_stop // s] = \
+            part[:, rows.core_in_crop.start // s:rows.core_in_crop.stop // s,
+                 cols.core_in_crop.start // s:cols.core_in_crop.stop // s]
+    return y
+
+
+def test_tiled_analysis_equals_the_whole_image_and_needs_its_halo(elic_tiny_model, kodak_image):
+    model = elic_tiny_model
+    x = kodak_image(5)[:384, :576].astype(np.float32)[None]
+    whole = model.analysis_fn(x).numpy()
+    tiled = _tiled_analysis(model, x, 128, model.analysis_halo)
+    np.testing.assert_allclose(tiled, whole, rtol=0, atol=1e-5 * np.abs(whole).max())
+    # Without the halo the crops' zero padding leaks into the kept part: far off.
+    assert np.abs(_tiled_analysis(model, x, 128, 0) - whole).max() > 0.05 * np.abs(whole).max()
+
+
+def test_tiled_coding_gives_the_whole_image_result(elic_runner, elic_tiny_model, odd_crop):
+    whole = elic_runner.compress(odd_crop, tile=0)
+    tiled = elic_runner.compress(odd_crop, tile=128)
+    assert container.unpack(whole).tile == 0
+    assert container.unpack(tiled).tile == 128
+    # Same latents (the tiled y differs from the whole y only in float rounding).
+    assert container.unpack(tiled).strings == container.unpack(whole).strings
+    a, b = elic_runner.decompress(whole), elic_runner.decompress(tiled)
+    assert a.shape == b.shape == odd_crop.shape
+    assert np.abs(a.astype(int) - b).max() <= 1
+    assert np.mean(a != b) < 1e-3
+    # The decoder follows the file: decoding twice gives the same pixels.
+    np.testing.assert_array_equal(elic_runner.decompress(tiled), b)
+
+
+def test_an_image_within_one_tile_writes_an_untiled_file(elic_runner, small_crop):
+    assert elic_runner.compress(small_crop, tile=256) == elic_runner.compress(small_crop, tile=0)
+    assert container.unpack(elic_runner.compress(small_crop, tile=64)).tile == 64
+
+
+def test_codec_tile_option(elic_model_dir, odd_crop):
+    from elicbench.codecs import get_codec
+
+    codec = get_codec("elic")(models=str(elic_model_dir), tile="128")
+    assert codec.settings["tile"] == 128 and codec.label == "elic[tile=128]"
+    data = codec.encode(odd_crop, codec.qualities()[0])
+    assert container.unpack(data).tile == 128
+    assert codec.decode(data).shape == odd_crop.shape
+    assert get_codec("elic")(models=str(elic_model_dir)).settings["tile"] == 1024
+    with pytest.raises(BadCodecInput, match="multiple of 64"):
+        get_codec("elic")(models=str(elic_model_dir), tile="100")
