@@ -4,26 +4,17 @@ Run: `pytest benchmarks/test_codec_speed.py --benchmark-enable` (set OMP_NUM_THR
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
-from PIL import Image
 
 from elicbench.codecs import get_codec
 
-DATA = Path(os.environ.get("ELICBENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
 CODECS = ["jpeg", "webp", "jpeg2000", "avif", "avif-svt", "avif-rav1e", "jxl", "heif"]
 
 
 @pytest.fixture(scope="module")
-def image() -> np.ndarray:
-    path = DATA / "kodak" / "kodim23.png"
-    if not path.is_file():
-        pytest.skip(f"Kodak not found in {DATA} (set ELICBENCH_DATA)")
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
+def image(kodak_image) -> np.ndarray:
+    return kodak_image(23)
 
 
 def codec_and_quality(name: str):

@@ -1,24 +1,11 @@
 """Reading and hashing dataset files: `pytest benchmarks/test_datasets_bench.py --benchmark-enable`."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
 
-from elicbench.datasets import file_sha256, load_rgb, resolve_dataset, verify_dataset
-
-DATA = Path(os.environ.get("ELICBENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
-
-
-@pytest.fixture(scope="module")
-def kodak():
-    os.environ.setdefault("ELICBENCH_DATA", str(DATA))
-    if not (DATA / "kodak" / "kodim01.png").is_file():
-        pytest.skip(f"Kodak not found in {DATA}")
-    return resolve_dataset("kodak", download=False)
+from elicbench.datasets import file_sha256, load_rgb, verify_dataset
 
 
 def test_load_rgb_kodak_png(benchmark, kodak):
@@ -42,8 +29,8 @@ def test_verify_kodak(benchmark, kodak):
     assert len(hashes) == 24
 
 
-def test_sha256_clic_file(benchmark):
-    path = DATA / "clic" / "alberto-montalesi-176097.png"
+def test_sha256_clic_file(benchmark, data_dir):
+    path = data_dir / "clic" / "alberto-montalesi-176097.png"
     if not path.is_file():
         pytest.skip(f"{path} not found")
     assert len(benchmark(file_sha256, path)) == 64

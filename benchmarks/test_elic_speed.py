@@ -12,18 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
-DATA = Path(os.environ.get("ELICBENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
 
 
 @pytest.fixture(scope="module")
-def image() -> np.ndarray:
-    path = DATA / "kodak" / "kodim23.png"
-    if not path.is_file():
-        pytest.skip(f"Kodak not found in {DATA} (set ELICBENCH_DATA)")
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
+def image(kodak_image) -> np.ndarray:
+    return kodak_image(23)
 
 
 _RUNNERS: dict = {}
@@ -31,18 +24,10 @@ _RUNNERS: dict = {}
 
 def runner_for(preset: str):
     if preset not in _RUNNERS:
-        from elicbench.codecs.elic.config import PRESETS
-        from elicbench.codecs.elic.model import build_model
         from elicbench.codecs.elic.runner import NativeRunner
-        from elicbench.tfenv import import_tf
+        from elicbench.codecs.elic.testing import random_model
 
-        tf = import_tf()
-        tf.random.set_seed(0)
-        model = build_model(PRESETS[preset])
-        for ep, g in zip(model.scctx.param_aggregation, model.config.groups):
-            out = ep.layers[-1]
-            out.kernel.assign(tf.concat([out.kernel[..., :g], out.kernel[..., g:] * 30.0], -1))
-            out.bias.assign(tf.concat([out.bias[:g], out.bias[g:] + 20.0], 0))
+        model = random_model(preset, seed=0)
         _RUNNERS[preset] = NativeRunner(Path(f"random-init-{preset}"), model, bytes(16), {"preset": preset})
     return _RUNNERS[preset]
 

@@ -6,8 +6,6 @@ Run: `OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 pytest benchmarks/test_metric_spe
 from __future__ import annotations
 
 import io
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,16 +13,9 @@ from PIL import Image
 
 from elicbench.metrics import ms_ssim, psnr, psnr_y
 
-DATA = Path(os.environ.get("ELICBENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
-
-
 @pytest.fixture(scope="module")
-def pair() -> tuple[np.ndarray, np.ndarray]:
-    path = DATA / "kodak" / "kodim01.png"
-    if not path.is_file():
-        pytest.skip(f"Kodak not found in {DATA} (set ELICBENCH_DATA)")
-    with Image.open(path) as im:
-        ref = np.asarray(im.convert("RGB"))
+def pair(kodak_image) -> tuple[np.ndarray, np.ndarray]:
+    ref = kodak_image(1)
     buf = io.BytesIO()
     Image.fromarray(ref).save(buf, format="JPEG", quality=30)
     return ref, np.asarray(Image.open(buf).convert("RGB"))

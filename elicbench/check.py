@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .results import MANIFEST_FILE, RESULTS_FILE, SUMMARY_FILE, load_results
+from .results import MANIFEST_FILE, RESULTS_FILE, SUMMARY_FILE, ResultsFileError, load_results
 
 
 class CheckError(Exception):
@@ -171,7 +171,10 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
         if not (baseline_dir / f).exists():
             raise CheckError(f"{baseline_dir} is not a run directory: {f} is missing")
     base_manifest = read_manifest(baseline_dir / MANIFEST_FILE)
-    base = load_results(baseline_dir / RESULTS_FILE)
+    try:
+        base = load_results(baseline_dir / RESULTS_FILE)
+    except ResultsFileError as exc:
+        raise CheckError(f"baseline unusable: {exc}") from None
     if base["target_bpp"].notna().any():
         raise CheckError("rate-matched runs (--target-bpp) cannot be used as a baseline")
     images = list(dict.fromkeys(base["image"]))

@@ -125,15 +125,50 @@ def rewrite_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     os.replace(tmp, path)
 
 
-def load_results(path: Path):
-    """results.csv as a pandas DataFrame with numeric columns parsed (pandas imported lazily)."""
+class ResultsFileError(ValueError):
+    """A results.csv that cannot be read as one (unparseable, or without the key columns)."""
+
+
+# Columns read as text; everything else is numeric (empty cells -> NaN).
+TEXT_COLUMNS = ("dataset", "image", "codec", "codec_settings", "converted", "note", "error")
+NUMERIC_COLUMNS = tuple(c for c in RESULT_COLUMNS if c not in TEXT_COLUMNS)
+
+
+def load_results(path: Path) -> "pandas.DataFrame":
+    """results.csv as a DataFrame: text columns as str ('' when empty), the rest as floats.
+
+    The one reader of results tables (run, check, report and plot all use it). A torn last line
+    (a run killed mid-write) is dropped; missing optional columns are added empty, so older or
+    hand-made files still load. Raises ResultsFileError when the file is not a results table.
+    """
+    import io
+
+    import numpy as np
     import pandas as pd
 
-    df = pd.read_csv(path, dtype={"image": str, "codec": str, "codec_settings": str, "error": str,
-                                  "note": str, "converted": str, "dataset": str})
-    for col in ("error", "note", "converted", "codec_settings"):
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ResultsFileError(f"{path}: not a text file ({exc}); is it a results.csv written by `elicbench run`?") from None
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[])
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise ResultsFileError(f"{path}: cannot read results ({exc}); is it a results.csv written by `elicbench run`?") from None
+    missing = [c for c in ("image", "codec", "bpp") if c not in df.columns]
+    if missing:
+        raise ResultsFileError(f"{path}: missing column(s) {', '.join(missing)}; "
+                               "expected the columns of `elicbench run`'s results.csv")
+    for col in TEXT_COLUMNS:
+        df[col] = df[col].fillna("").astype(str) if col in df else ""
+    for col in NUMERIC_COLUMNS:
         if col in df:
-            df[col] = df[col].fillna("")
+            # 'inf' (a lossless PSNR) parses to inf; '' and junk to NaN.
+            df[col] = pd.to_numeric(df[col].replace("", np.nan), errors="coerce").astype(float)
+        else:
+            df[col] = np.nan
     return df
 
 

@@ -10,11 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..results import MANIFEST_FILE, RESULT_COLUMNS, RESULTS_FILE
-
-# Columns read as text; everything else numeric (empty cells -> NaN).
-_TEXT_COLUMNS = ("dataset", "image", "codec", "codec_settings", "converted", "note", "error")
-_NUMERIC_COLUMNS = tuple(c for c in RESULT_COLUMNS if c not in _TEXT_COLUMNS)
+from ..results import MANIFEST_FILE, RESULTS_FILE, ResultsFileError, load_results
 
 
 class RunDirError(Exception):
@@ -42,39 +38,16 @@ class Run:
         return sorted(self.results["codec"].dropna().unique())
 
 
-def read_results_csv(path: Path) -> "pandas.DataFrame":
-    """results.csv as a DataFrame: text columns as str ('' when empty), the rest as floats.
-
-    Missing optional columns are added empty, so older or hand-made files still load.
-    """
-    import numpy as np
-    import pandas as pd
-
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise RunDirError(f"{path}: cannot read results ({exc}); is it a results.csv written by `elicbench run`?") from None
-    missing = [c for c in ("image", "codec", "bpp") if c not in df.columns]
-    if missing:
-        raise RunDirError(f"{path}: missing column(s) {', '.join(missing)}; expected the columns of `elicbench run`'s results.csv")
-    for col in _TEXT_COLUMNS:
-        df[col] = df[col].fillna("").astype(str) if col in df else ""
-    for col in _NUMERIC_COLUMNS:
-        if col in df:
-            # 'inf' (a lossless PSNR) parses to inf; '' and junk to NaN.
-            df[col] = pd.to_numeric(df[col].replace("", np.nan), errors="coerce").astype(float)
-        else:
-            df[col] = np.nan
-    return df
-
-
 def load_run(path: str | Path) -> Run:
     """Load a run directory. Raises RunDirError when there is no results.csv in it."""
     path = Path(path)
     results_path = path / RESULTS_FILE
     if not results_path.is_file():
         raise RunDirError(f"{path} is not a run directory: it has no {RESULTS_FILE} (make one with `elicbench run`)")
-    results = read_results_csv(results_path)
+    try:
+        results = load_results(results_path)
+    except ResultsFileError as exc:
+        raise RunDirError(str(exc)) from None
     manifest: dict[str, Any] = {}
     manifest_path = path / MANIFEST_FILE
     if manifest_path.is_file():

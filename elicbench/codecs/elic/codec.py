@@ -26,6 +26,11 @@ MODELS_ENV = "ELICBENCH_MODELS"
 #: Transform tile side in pixels. `full` ELIC decoding a 2048x1365 image whole peaks at 5.1 GB on
 #: the CPU; with 1024-pixel tiles the transforms stay under about 1.5 MP per pass at any size.
 DEFAULT_TILE = 1024
+#: Measured (CPU, `full`, tile 1024): beyond the transform tiles (which peak at about 1.7 GB while
+#: decoding), memory grows by about this much per megapixel, from the entropy model on the whole
+#: latent. Peak ~ 0.9 GB (TensorFlow + model) + max(tiles, this x MP): about 4.7 GB at 16 MP.
+LATENT_GB_PER_MEGAPIXEL = 0.24
+DEFAULT_MAX_MEGAPIXELS = 16.0
 DEMO_MODELS = Path(__file__).resolve().parents[2] / "data" / "elic-demo"
 
 HOW_TO_GET_MODELS = (
@@ -112,6 +117,14 @@ class ELICCodec(Codec):
                  "their receptive field, so memory stays bounded on large images with the result of the "
                  "whole image (up to float rounding); a multiple of 64, 0 = whole image at once",
         ),
+        "max_megapixels": Option(
+            default=DEFAULT_MAX_MEGAPIXELS,
+            parse=float,
+            help="refuse larger images with a clear error instead of running out of memory: beyond the "
+                 "transform tiles, the entropy model works on the whole latent (full ELIC: about "
+                 f"{LATENT_GB_PER_MEGAPIXEL} GB per megapixel); 0 = no limit",
+            identity=False,
+        ),
     }
     summary = "ELIC learned image codec (He et al., CVPR 2022; TensorFlow + tensorflow-compression), one model per lambda"
 
@@ -121,6 +134,9 @@ class ELICCodec(Codec):
             self.settings["tile"] = tiling.check_tile(self.settings["tile"])
         except ValueError as exc:
             raise BadCodecInput(f"{self.name}: {exc}") from None
+        if not self.settings["max_megapixels"] >= 0:
+            raise BadCodecInput(f"{self.name}: max_megapixels must be >= 0 (0 = no limit), "
+                                f"got {self.settings['max_megapixels']}")
         self.source, self.models = find_models(self.settings["models"])
         lambdas = tuple(e.lmbda for e in self.models)
         self.quality_scale = QualityScale("lambda", min(lambdas), max(lambdas), integer=False, choices=lambdas)
@@ -197,7 +213,19 @@ class ELICCodec(Codec):
         out["models"] = [self.quality_info(e.lmbda) for e in self.models]
         return out
 
+    def check_size(self, image: np.ndarray) -> None:
+        """Refuse images above ``max_megapixels`` (a CodecError: the job fails, the run goes on)."""
+        limit = self.settings["max_megapixels"]
+        h, w = image.shape[:2]
+        megapixels = h * w / 1e6
+        if limit and megapixels > limit:
+            raise CodecError(
+                f"{w}x{h} ({megapixels:.1f} MP) is above this codec's max_megapixels={format_quality(limit)}: "
+                f"full ELIC needs about {LATENT_GB_PER_MEGAPIXEL} GB per megapixel for the entropy model on "
+                f"top of the transform tiles; raise the limit with -o elic.max_megapixels=N if the memory is there")
+
     def encode(self, image: np.ndarray, quality: float) -> bytes:
+        self.check_size(image)
         return _runner(self._entry(quality)).compress(image, tile=self.settings["tile"])
 
     def decode(self, data: bytes) -> np.ndarray:

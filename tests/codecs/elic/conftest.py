@@ -1,25 +1,11 @@
 """Fixtures for the ELIC tests: one random-init tiny model per session (no training needed for
-exactness tests), made to behave like a trained one where it matters (see ``calibrate``)."""
+exactness tests), made to behave like a trained one where it matters (``elic.testing.spread_scale_indices``)."""
 from __future__ import annotations
 
 import threading
 
 import numpy as np
 import pytest
-
-
-def calibrate(model, gain: float = 30.0, offset: float = 20.0) -> None:
-    """Spread the scale indices over the table like a trained model's.
-
-    At random init the index head outputs ~0 everywhere, so every symbol is coded with the
-    narrowest Gaussian and index rounding is never exercised; scaling the index half of the last
-    parameter-aggregation layer gives indices spread over 0..63 and rates near the likelihoods.
-    """
-    tf = pytest.importorskip("tensorflow")
-    for ep, g in zip(model.scctx.param_aggregation, model.config.groups):
-        layer = ep.layers[-1]
-        layer.kernel.assign(tf.concat([layer.kernel[..., :g], layer.kernel[..., g:] * gain], -1))
-        layer.bias.assign(tf.concat([layer.bias[:g], layer.bias[g:] + offset], 0))
 
 
 def within(seconds: float, fn, *args):
@@ -56,13 +42,10 @@ def elic_tf():
 @pytest.fixture(scope="session")
 def elic_model_dir(elic_tf, tmp_path_factory):
     """A random-init, calibrated tiny model exported as a model directory (float32, no SavedModel)."""
-    from elicbench.codecs.elic.config import PRESETS
     from elicbench.codecs.elic.export import export_model
-    from elicbench.codecs.elic.model import build_model
+    from elicbench.codecs.elic.testing import random_model
 
-    elic_tf.random.set_seed(1234)
-    model = build_model(PRESETS["tiny"])
-    calibrate(model)
+    model = random_model("tiny", seed=1234)
     out = tmp_path_factory.mktemp("elic-models") / "tiny-0.0016"
     return export_model(model, out, {"lambda": 0.0016, "steps": 0, "data": None,
                                      "note": "random init, calibrated indices"}, saved_model=False)
@@ -100,8 +83,3 @@ def small_crop(kodak_image):
 @pytest.fixture(scope="session")
 def elic_within():
     return within
-
-
-@pytest.fixture(scope="session")
-def elic_calibrate():
-    return calibrate

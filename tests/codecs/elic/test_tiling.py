@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from elicbench.codecs.base import BadCodecInput
+from elicbench.codecs.base import BadCodecInput, CodecError
 from elicbench.codecs.elic import container, tiling
 
 
@@ -114,3 +114,16 @@ def test_codec_tile_option(elic_model_dir, odd_crop):
     assert get_codec("elic")(models=str(elic_model_dir)).settings["tile"] == 1024
     with pytest.raises(BadCodecInput, match="multiple of 64"):
         get_codec("elic")(models=str(elic_model_dir), tile="100")
+
+
+def test_images_above_the_size_limit_fail_clearly(elic_model_dir, odd_crop):
+    from elicbench.codecs import get_codec
+
+    small = get_codec("elic")(models=str(elic_model_dir), max_megapixels="0.1")
+    assert small.label == "elic"  # the limit does not change any output
+    with pytest.raises(CodecError, match=r"517x333 \(0.2 MP\) is above .*max_megapixels=0.1"):
+        small.encode(odd_crop, small.qualities()[0])
+    unlimited = get_codec("elic")(models=str(elic_model_dir), max_megapixels="0")
+    assert unlimited.decode(unlimited.encode(odd_crop, unlimited.qualities()[0])).shape == odd_crop.shape
+    with pytest.raises(BadCodecInput, match="max_megapixels"):
+        get_codec("elic")(models=str(elic_model_dir), max_megapixels="-1")
