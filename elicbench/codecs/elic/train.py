@@ -8,9 +8,9 @@ The loop is a custom ``tf.function`` step run through a ``tf.distribute`` strate
 ``MirroredStrategy`` when more than one GPU is visible, the default strategy otherwise (one GPU
 or the CPU). ``mixed_precision=True`` trains under the ``mixed_float16`` policy with loss
 scaling; the exported model is always rebuilt in float32, because coding must run in float32
-for the range coder to decode bit-exactly. Mixed precision needs a model whose float16 path is
-sound: with the model as of this commit, the checkerboard mask's dtype and the float16 0..255
-output (overflow to inf) make the first step fail, and training stops with the divergence error.
+for the range coder to decode bit-exactly. Rates, the MSE and the loss are taken in float32
+(a float16 sum of bits or of squared 0..255 errors overflows); steps whose float16 gradients
+overflow are skipped by the dynamic loss scale, as usual.
 
 A run lives in ``out_dir``: ``checkpoints/`` (written every ``checkpoint_every`` steps, on
 SIGTERM/SIGINT, on the time limit and at the end; a later call with the same ``out_dir``

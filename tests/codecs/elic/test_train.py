@@ -190,3 +190,27 @@ def test_a_run_directory_keeps_its_lambda(trained):
 
     with pytest.raises(TrainingError, match="different lambda"):
         train(TRAIN_DIR, 0.03, trained["out_dir"], config=micro_config(), steps=TOTAL_STEPS, progress=False)
+
+
+@pytest.mark.slow
+@needs_data
+def test_mixed_precision_trains_and_exports_a_float32_model(tmp_path):
+    """mixed_float16: finite losses that go down, the policy restored after, a float32 model that codes."""
+    from elicbench.codecs.elic import train as train_module
+    from elicbench.codecs.elic.export import load_model
+    from elicbench.tfenv import import_tf
+
+    tf = import_tf()
+    model_dir = train_module.train(TRAIN_DIR, LAMBDA, tmp_path / "mp", config=micro_config(), steps=8, batch_size=2,
+                                   patch_size=64, learning_rate=2e-3, log_every=1, checkpoint_every=1000, seed=3,
+                                   progress=False, saved_model=False, mixed_precision=True)
+    assert tf.keras.mixed_precision.global_policy().name == "float32"
+    validation = read_log(tmp_path / "mp", "validation")
+    assert all(np.isfinite(row["loss"]) for row in validation)
+    assert validation[-1]["loss"] < validation[0]["loss"]
+    info = json.loads((Path(model_dir) / "elic.json").read_text())
+    assert info["training"]["mixed_precision"] is True
+    runner = load_model(model_dir)
+    assert all(w.dtype == tf.float32 for w in runner.model.model_weights())
+    image = np.asarray(Image.open(KODAK_DIR / "kodim23.png").convert("RGB"))[:64, :128]
+    assert runner.decompress(runner.compress(image)).shape == image.shape
