@@ -23,10 +23,10 @@ from . import container, tiling
 from .export import MODEL_JSON, read_model_info
 
 MODELS_ENV = "ELICBENCH_MODELS"
-#: Transform tile side in pixels. `full` ELIC decoding a 2048x1365 image whole peaks at 5.1 GB on
-#: the CPU; with 1024-pixel tiles the transforms stay under about 1.5 MP per pass at any size.
+#: Transform tile side in pixels. `full` ELIC decoding a 2048x1365 image whole peaks at 5.0 GB on
+#: the CPU, with 1024-pixel tiles at 2.7 GB (benchmarks/test_elic_memory.py).
 DEFAULT_TILE = 1024
-#: Measured (CPU, `full`, tile 1024): beyond the transform tiles (which peak at about 1.7 GB while
+#: Measured (CPU, `full`, tile 1024): beyond the transform tiles (which peak at about 1.8 GB while
 #: decoding), memory grows by about this much per megapixel, from the entropy model on the whole
 #: latent. Peak ~ 0.9 GB (TensorFlow + model) + max(tiles, this x MP): about 4.7 GB at 16 MP.
 LATENT_GB_PER_MEGAPIXEL = 0.24
