@@ -24,12 +24,12 @@ from .export import MODEL_JSON, read_model_info
 
 MODELS_ENV = "ELICBENCH_MODELS"
 #: Transform tile side in pixels. `full` ELIC decoding a 2048x1365 image whole peaks at 5.0 GB on
-#: the CPU, with 1024-pixel tiles at 2.7 GB (benchmarks/test_elic_memory.py).
+#: the CPU, with 1024-pixel tiles at 2.6 GB (benchmarks/test_elic_memory.py).
 DEFAULT_TILE = 1024
-#: Measured (CPU, `full`, tile 1024): beyond the transform tiles (which peak at about 1.8 GB while
-#: decoding), memory grows by about this much per megapixel, from the entropy model on the whole
-#: latent. Peak ~ 0.9 GB (TensorFlow + model) + max(tiles, this x MP): about 4.7 GB at 16 MP.
-LATENT_GB_PER_MEGAPIXEL = 0.24
+#: Measured (CPU, `full`): with the transforms tiled, peak memory still grows by about this much
+#: per megapixel, from the context and parameter networks on the whole latent (2.0 -> 2.6 GB from
+#: 2.8 to 11.2 MP at tile 512; 2.6 -> 3.4 GB at tile 1024): about 4 GB at 16 MP with tile 1024.
+LATENT_GB_PER_MEGAPIXEL = 0.14
 DEFAULT_MAX_MEGAPIXELS = 16.0
 DEMO_MODELS = Path(__file__).resolve().parents[2] / "data" / "elic-demo"
 
@@ -121,7 +121,7 @@ class ELICCodec(Codec):
             default=DEFAULT_MAX_MEGAPIXELS,
             parse=float,
             help="refuse larger images with a clear error instead of running out of memory: beyond the "
-                 "transform tiles, the entropy model works on the whole latent (full ELIC: about "
+                 "transform tiles, the context and parameter networks work on the whole latent (full ELIC: about "
                  f"{LATENT_GB_PER_MEGAPIXEL} GB per megapixel); 0 = no limit",
             identity=False,
         ),

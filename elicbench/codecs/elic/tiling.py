@@ -1,14 +1,16 @@
 """Tiled transforms: ELIC on large images in bounded memory, with the result of the whole image.
 
 The memory of ELIC coding is almost all in the full-resolution transforms: ``full`` ELIC peaks
-at 2.2 GB encoding and 5.1 GB decoding a 2048x1365 image on the CPU, growing with the pixel
-count. The entropy coding runs on y (1/16 of the size per side), which is small. So g_a and g_s
-run tile by tile, each tile cropped out with a *halo* at least as wide as the transform's
+at 2.3 GB encoding and 5.0 GB decoding a 2048x1365 image on the CPU, growing with the pixel
+count; next comes the exact (float64) hyper-synthesis h_s. So g_a, g_s and h_s run tile by
+tile, each tile cropped out with a *halo* at least as wide as the transform's
 receptive field: every output value kept from a tile then depends only on inputs inside its
 crop, and inside the crop the convolutions see what they see in the whole image (the image
 borders, where ``same`` padding adds zeros, are borders of the crop too). The tiled y and x̂
-therefore equal the untiled ones up to float rounding of the summation order; there are no
-tile seams and no rate overhead. Only the work in the halos is repeated.
+therefore equal the untiled ones up to float rounding of the summation order (h_s, computed in
+exact arithmetic, gives identical Ψ); there are no tile seams and no rate overhead. Only the work
+in the halos is repeated. The context and parameter networks and the range coder run on the whole
+latent (1/16 of the size per side).
 
 Tiles are planned on a grid of 64-pixel blocks (the padded size is a multiple of 64), split
 as evenly as possible. Crops start at multiples of 16 pixels so the four stride-2 stages of
@@ -110,6 +112,19 @@ def _conv_margin(kernel: int, stride: int) -> int:
     return max(before, kernel - 1 - before)
 
 
+def _transposed_margin(kernel: int, stride: int, radius: int) -> int:
+    """Input radius read by outputs within ``radius`` of a tile core of a ``same`` transposed convolution.
+
+    A ``same`` Conv2DTranspose is the gradient of a ``same`` Conv2D, so output j receives input i
+    iff stride*i - before <= j <= stride*i - before + kernel - 1 (``before`` as in the forward
+    convolution). Cores start and stop on multiples of ``stride`` (tiles are whole 64-pixel blocks).
+    """
+    before = max(kernel - stride, 0) // 2
+    left = (radius - before + kernel - 1) // stride
+    right = (radius + before + stride - 1) // stride
+    return max(left, right, 0)
+
+
 def input_radius(layers: Iterable[Any], radius: int = 0) -> int:
     """Radius (in input samples) that outputs within ``radius`` of a point depend on.
 
@@ -129,7 +144,7 @@ def input_radius(layers: Iterable[Any], radius: int = 0) -> int:
             (k, _), (s, _) = layer.kernel_size, layer.strides
             if layer.padding != "same":
                 raise ValueError(f"{layer.name}: only 'same' padding is supported for tiling")
-            radius = math.ceil((radius + k - 1) / s)
+            radius = _transposed_margin(k, s, radius)
         elif kind in ("Conv2D", "CheckerboardConv2D"):
             (k, _), (s, _) = layer.kernel_size, layer.strides
             if layer.padding != "same":

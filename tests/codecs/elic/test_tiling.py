@@ -41,17 +41,21 @@ def test_bad_tile_sizes_are_refused(tile):
 
 
 def test_receptive_radius_of_the_presets(elic_tf):
-    """Hand-computed: g_a of `full` reads 147 pixels around an output (-> 160-pixel halo), g_s 11 latents."""
+    """Hand-computed: g_a of `full` reads 147 pixels around an output (-> 160-pixel halo), g_s 9
+    latents, h_s 2 z samples (the tests below show these are the least that give the whole result)."""
     from elicbench.codecs.elic.config import PRESETS
-    from elicbench.codecs.elic.transforms import analysis_transform, synthesis_transform
+    from elicbench.codecs.elic.transforms import (analysis_transform, hyper_synthesis_transform,
+                                                  synthesis_transform)
 
     full = PRESETS["full"]
-    g_a, g_s = analysis_transform(full), synthesis_transform(full)
+    g_a, g_s, h_s = analysis_transform(full), synthesis_transform(full), hyper_synthesis_transform(full)
     g_a.build((None, None, None, 3))
     g_s.build((None, None, None, full.M))
+    h_s.build((None, None, None, full.hyper_channels))
     assert tiling.input_radius(g_a.layers) == 147
     assert tiling.analysis_halo(g_a.layers) == 160
-    assert tiling.synthesis_halo(g_s.layers) == 11
+    assert tiling.synthesis_halo(g_s.layers) == 9
+    assert tiling.input_radius(h_s.layers) == 2
 
 
 def test_unknown_layers_are_refused(elic_tf):
@@ -81,6 +85,46 @@ def test_tiled_analysis_equals_the_whole_image_and_needs_its_halo(elic_tiny_mode
     np.testing.assert_allclose(tiled, whole, rtol=0, atol=1e-5 * np.abs(whole).max())
     # Without the halo the crops' zero padding leaks into the kept part: far off.
     assert np.abs(_tiled_analysis(model, x, 128, 0) - whole).max() > 0.05 * np.abs(whole).max()
+
+
+def test_tiled_hyper_synthesis_is_exact(elic_tiny_model):
+    """The exact path in tiles gives the whole-image Ψ bit for bit (and needs its halo)."""
+    model = elic_tiny_model
+    assert model.hyper_synthesis_halo == 2  # 3x3 s1 (1), 5x5 up2 (2), 5x5 up2 (2): z samples
+    # Random integers stand in for ẑ: a random-init h_a gives z ≈ 0, which would make Ψ trivial.
+    z_hat = np.random.default_rng(7).integers(-4, 5, (1, 6, 8, model.config.hyper_channels)).astype(np.float32)
+    whole = model.hyper_synthesis_tiled(z_hat, 0)
+    assert whole.shape == (1, 24, 32, model.config.hyper_out) and whole.dtype == np.float64
+    assert np.abs(whole).max() > 0
+    np.testing.assert_array_equal(model.hyper_synthesis_tiled(z_hat, 128), whole)
+    np.testing.assert_array_equal(model.hyper_synthesis_tiled(z_hat, 64), whole)
+    halo = model.hyper_synthesis_halo
+    try:
+        model.hyper_synthesis_halo = halo - 1  # one z sample short: tile borders differ
+        assert not np.array_equal(model.hyper_synthesis_tiled(z_hat, 64), whole)
+    finally:
+        model.hyper_synthesis_halo = halo
+
+
+def _tiled_synthesis(model, y_hat, halo):
+    out = None
+    for rows, cols in tiling.plan(y_hat.shape[1], y_hat.shape[2], 64, halo, unit=4):
+        part = model.g_s(y_hat[:, rows.crop, cols.crop]).numpy()
+        if out is None:
+            out = np.empty((1, y_hat.shape[1] * 16, y_hat.shape[2] * 16, 3), np.float32)
+        r, c = rows.scaled(tiling.LATENT_STRIDE), cols.scaled(tiling.LATENT_STRIDE)
+        out[:, r.core, c.core] = part[:, r.core_in_crop, c.core_in_crop]
+    return out
+
+
+def test_tiled_synthesis_needs_exactly_its_halo(elic_tiny_model):
+    """With the computed halo, 64-pixel tiles give the whole-image g_s output; one latent less does not."""
+    model = elic_tiny_model
+    y_hat = np.random.default_rng(1).normal(0, 3, (1, 12, 16, model.config.M)).astype(np.float32)
+    whole = model.g_s(y_hat).numpy()
+    tol = 1e-5 * np.abs(whole).max()
+    np.testing.assert_allclose(_tiled_synthesis(model, y_hat, model.synthesis_halo), whole, rtol=0, atol=tol)
+    assert np.abs(_tiled_synthesis(model, y_hat, model.synthesis_halo - 1) - whole).max() > 100 * tol
 
 
 def test_tiled_coding_gives_the_whole_image_result(elic_runner, elic_tiny_model, odd_crop):
