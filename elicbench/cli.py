@@ -152,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--learning-rate", type=float, default=1e-4)
     t.add_argument("--mixed-precision", action="store_true", help="mixed_float16 training (coding stays float32)")
     t.add_argument("--max-minutes", type=float, metavar="MIN", help="stop and export after this wall time")
+    t.add_argument("--seed", type=int, default=0, help="fixes the initial weights and the patch order (default 0)")
     t.add_argument("--no-progress", action="store_true")
 
     sub.add_parser("list", help="codecs (available or why not, versions, default qualities) and datasets")
@@ -246,7 +247,8 @@ def cmd_train(a: argparse.Namespace) -> int:
 
     model_dir = train(a.data, parse_lambda(a.lmbda), a.out, preset=a.preset, steps=a.steps,
                       batch_size=a.batch_size, patch_size=a.patch_size, learning_rate=a.learning_rate,
-                      mixed_precision=a.mixed_precision, max_minutes=a.max_minutes, progress=not a.no_progress)
+                      mixed_precision=a.mixed_precision, max_minutes=a.max_minutes, seed=a.seed,
+                      progress=not a.no_progress)
     print(f"model exported to {model_dir}")
     return EXIT_OK
 

@@ -25,7 +25,9 @@ def random_model(preset: str, seed: int = 0):
     from .config import get_preset
     from .model import build_model
 
-    import_tf().random.set_seed(seed)
+    # Keras draws the seeds of unseeded initializers from Python's `random`: seed it too (and numpy),
+    # or the "same" model differs between processes.
+    import_tf().keras.utils.set_random_seed(seed)
     model = build_model(get_preset(preset))
     spread_scale_indices(model)
     return model

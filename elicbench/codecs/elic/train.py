@@ -29,7 +29,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from elicbench.codecs.elic.data import TrainingDataError, scan_training_set, training_batches, validation_batch
 from elicbench.tfenv import import_tf
@@ -277,6 +277,7 @@ def train(
     of ``validation_dir`` or of the training images) runs every ``validate_every`` steps
     (default: ``checkpoint_every``) and at the end. ``weights_dtype`` ("float32" or "float16")
     and ``saved_model`` are passed to ``export_model``; ``export_meta`` adds to the recorded facts.
+    ``seed`` fixes the initial weights and the order of the training patches.
     """
     from elicbench.codecs.elic.config import PRESETS
 
@@ -326,6 +327,9 @@ def train(
     if mixed_precision:
         tf.keras.mixed_precision.set_global_policy("mixed_float16")
     try:
+        # ``seed`` fixes the weight init as well as the patch order: Keras seeds unseeded
+        # initializers from Python's ``random``, so it must be seeded with numpy and TF.
+        tf.keras.utils.set_random_seed(seed)
         with strategy.scope():
             model = build_model(config)
             schedule = tf.keras.optimizers.schedules.PiecewiseConstantDecay(

@@ -133,6 +133,38 @@ def test_exported_model_records_the_run_and_round_trips_an_image(trained):
 
 
 @needs_data
+def test_seed_fixes_the_initial_weights(tmp_path, monkeypatch):
+    """Same seed, same initial model (whatever ran before in the process); another seed, another."""
+    import hashlib
+    import random
+
+    from elicbench.codecs.elic import model as model_module
+    from elicbench.codecs.elic import train as train_module
+
+    build_model = model_module.build_model
+    initial = []
+
+    class Built(Exception):
+        pass
+
+    def build_and_stop(config):
+        model = build_model(config)
+        digest = hashlib.sha256()
+        for v in sorted(model.variables, key=lambda v: v.name):
+            digest.update(v.numpy().tobytes())
+        initial.append(digest.hexdigest())
+        raise Built  # the weights are all this test needs: skip tracing the training step
+
+    monkeypatch.setattr(model_module, "build_model", build_and_stop)
+    for seed in (3, 3, 4):
+        random.random(), np.random.random()  # disturb the global generators between runs
+        with pytest.raises(Built):
+            train_module.train(TRAIN_DIR, LAMBDA, tmp_path / f"run-{len(initial)}", config=micro_config(),
+                               steps=1, batch_size=4, patch_size=64, seed=seed, progress=False)
+    assert initial[0] == initial[1] != initial[2]
+
+
+@needs_data
 def test_refuses_to_train_on_kodak(tmp_path):
     from elicbench.codecs.elic.data import TrainingDataError
     from elicbench.codecs.elic.train import train
