@@ -14,7 +14,7 @@ import statistics
 import time
 import traceback
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .datasets.base import ImageRef

@@ -181,7 +181,6 @@ def summarize(df) -> "pandas.DataFrame":
     PSNR mean and the fact noted by ``n_images`` vs the count of finite values.
     """
     import numpy as np
-    import pandas as pd
 
     keys = ["dataset", "codec", "quality"]
     if "target_bpp" in df and df["target_bpp"].notna().any():

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from .codecs import BadCodecInput, Codec, CodecUnavailable, format_quality, get_codec
+from .codecs import Codec, CodecUnavailable, format_quality, get_codec
 from .datasets.base import Dataset
 from .jobs import CodecSpec, Job, run_job
 from .manifest import base_manifest, now_iso, read_manifest, write_manifest

@@ -93,7 +93,6 @@ def test_not_a_run_directory(tmp_path):
 
 def test_perturbed_elic_weight_fails(tmp_path):
     """One ELIC weight nudged (and the model re-identified, as a re-export would) fails the gate."""
-    import json
     import shutil
 
     import numpy as np

@@ -1,7 +1,6 @@
 """Rate matching hits the target within the codec's quality step."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from elicbench.codecs import get_codec

@@ -14,7 +14,7 @@ missing at one point. Comparisons between codecs should also use the same images
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np

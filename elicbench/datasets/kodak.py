@@ -64,8 +64,8 @@ class KodakDataset(NamedDataset):
 
     def load(self, location: Location) -> Dataset:
         if location.missing:
-            how = (f"run `elicbench fetch kodak` to complete the cache" if location.in_cache else
-                   f"restore them, or unset ELICBENCH_DATA to use the cache / download")
+            how = ("run `elicbench fetch kodak` to complete the cache" if location.in_cache else
+                   "restore them, or unset ELICBENCH_DATA to use the cache / download")
             raise DatasetError(f"Kodak at {location.root} ({location.source}) is incomplete: "
                                f"missing {', '.join(location.missing)}; {how}")
         paths = [location.root / n for n in self.expected_files()]
