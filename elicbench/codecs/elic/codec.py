@@ -27,8 +27,9 @@ MODELS_ENV = "ELICBENCH_MODELS"
 #: the CPU, with 1024-pixel tiles at 2.6 GB (benchmarks/test_elic_memory.py).
 DEFAULT_TILE = 1024
 #: Measured (CPU, `full`): with the transforms tiled, peak memory still grows by about this much
-#: per megapixel, from the context and parameter networks on the whole latent (2.0 -> 2.6 GB from
-#: 2.8 to 11.2 MP at tile 512; 2.6 -> 3.4 GB at tile 1024): about 4 GB at 16 MP with tile 1024.
+#: per megapixel, from the context and parameter networks on the whole latent (encoding peak
+#: 1.4 -> 2.6 GB from 2.8 to 11.2 MP at tile 512; the process peak at tile 1024 went 2.6 -> 3.4 GB):
+#: about 4 GB at 16 MP with tile 1024.
 LATENT_GB_PER_MEGAPIXEL = 0.14
 DEFAULT_MAX_MEGAPIXELS = 16.0
 DEMO_MODELS = Path(__file__).resolve().parents[2] / "data" / "elic-demo"
