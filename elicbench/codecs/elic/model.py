@@ -39,10 +39,6 @@ def _define(tf) -> dict[str, Any]:
         """Smallest multiple of SIZE_MULTIPLE >= size (int32 tensor)."""
         return (size + SIZE_MULTIPLE - 1) // SIZE_MULTIPLE * SIZE_MULTIPLE
 
-    def _div(part: slice, factor: int) -> slice:
-        """A slice of pixels as a slice of latents (both ends on the latent grid)."""
-        return slice(part.start // factor, part.stop // factor)
-
     def pad_replicate(image):
         """HWC image -> padded to multiples of 64 by repeating the last row/column."""
         shape = tf.shape(image)
@@ -233,8 +229,7 @@ def _define(tf) -> dict[str, Any]:
 
         def decode_latents(self, padded_shape, z_string, anchors, non_anchors):
             """Strings -> ŷ, for an image padded to ``padded_shape`` (int32[2], multiples of 64)."""
-            z_hat = self.z_coder.decompress(z_string, padded_shape // SIZE_MULTIPLE)
-            psi = self.exact_path.hyper_synthesis(z_hat)
+            psi = self.exact_path.hyper_synthesis(self._decode_z(padded_shape, z_string))
             return decode_groups(self.exact_path, self.config, anchors, non_anchors, psi, self.y_coder)
 
         def synthesize(self, y_hat, x_shape):
@@ -281,11 +276,7 @@ def _define(tf) -> dict[str, Any]:
                 return self.hyper_synthesis_fn(z_hat).numpy()
             f = SIZE_MULTIPLE // tiling.LATENT_STRIDE  # latents per z sample and axis
             psi = np.empty((1, z_hat.shape[1] * f, z_hat.shape[2] * f, self.config.hyper_out), np.float64)
-            for rows, cols in tiles:
-                part = self.hyper_synthesis_fn(z_hat[:, rows.crop, cols.crop]).numpy()
-                r, c = rows.scaled(f), cols.scaled(f)
-                psi[:, r.core, c.core] = part[:, r.core_in_crop, c.core_in_crop]
-            return psi
+            return tiling.apply(self.hyper_synthesis_fn, z_hat, tiles, psi, factor=f)
 
         def _synthesize_pixels(self, y_hat):
             return tf.saturate_cast(tf.round(self.g_s(y_hat)[0]), tf.uint8)
@@ -307,10 +298,7 @@ def _define(tf) -> dict[str, Any]:
             else:
                 s = tiling.LATENT_STRIDE
                 y = np.empty((1, hp // s, wp // s, self.config.M), np.float32)
-                for rows, cols in tiles:
-                    part = self.analysis_fn(x[:, rows.crop, cols.crop]).numpy()
-                    y[:, _div(rows.core, s), _div(cols.core, s)] = part[:, _div(rows.core_in_crop, s),
-                                                                         _div(cols.core_in_crop, s)]
+                tiling.apply(self.analysis_fn, x, tiles, y, divisor=s)
                 del x
             y = tf.convert_to_tensor(y, tf.float32)
             z_string, z_hat = self.encode_z_fn(y)
@@ -328,17 +316,8 @@ def _define(tf) -> dict[str, Any]:
             tiles = tiling.plan(hp // s, wp // s, tile, self.synthesis_halo, unit=SIZE_MULTIPLE // s)
             if len(tiles) == 1:
                 return self.synthesis_fn(y_hat).numpy()[:height, :width]
-            y_hat = y_hat.numpy()
-            out = np.empty((height, width, 3), np.uint8)
-            for rows, cols in tiles:
-                r, c = rows.scaled(s), cols.scaled(s)  # in pixels (the last ones reach into the padding)
-                part = self.synthesis_fn(y_hat[:, rows.crop, cols.crop]).numpy()
-                keep_r = min(r.core_stop, height) - r.core_start
-                keep_c = min(c.core_stop, width) - c.core_start
-                out[r.core_start:r.core_start + keep_r, c.core_start:c.core_start + keep_c] = \
-                    part[r.core_in_crop.start:r.core_in_crop.start + keep_r,
-                         c.core_in_crop.start:c.core_in_crop.start + keep_c]
-            return out
+            out = np.empty((hp, wp, 3), np.uint8)  # padded, like the whole-image path; cut below
+            return tiling.apply(self.synthesis_fn, y_hat.numpy(), tiles, out, factor=s)[:height, :width]
 
         def _estimate_bits(self, image):
             x = tf.cast(pad_replicate(image), tf.float32)[None]

@@ -22,6 +22,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+import numpy as np
+
 #: Tiles are whole 64-pixel blocks (the padded image is made of them).
 BLOCK = 64
 #: g_a downsamples by 16: crops in pixels must start on this grid.
@@ -37,8 +39,12 @@ class Span:
     crop_start: int
     crop_stop: int
 
-    def scaled(self, factor: int) -> "Span":
-        return Span(self.core_start * factor, self.core_stop * factor, self.crop_start * factor, self.crop_stop * factor)
+    def scaled(self, factor: int, divisor: int = 1) -> "Span":
+        """The span in units ``factor / divisor`` times finer (every end must land on the new grid)."""
+        ends = [v * factor for v in (self.core_start, self.core_stop, self.crop_start, self.crop_stop)]
+        if any(v % divisor for v in ends):
+            raise ValueError(f"{self} x {factor}/{divisor} does not land on whole units")
+        return Span(*(v // divisor for v in ends))
 
     @property
     def core_in_crop(self) -> slice:
@@ -93,6 +99,17 @@ def plan(height: int, width: int, tile: int, halo: int, unit: int) -> list[tuple
     rows = plan_axis(height, tile, halo, unit)
     cols = plan_axis(width, tile, halo, unit)
     return [(r, c) for r in rows for c in cols]
+
+
+def apply(fn, x, tiles, out, factor: int = 1, divisor: int = 1):
+    """Run ``fn`` on each tile's crop of ``x`` (1, H, W, C) and write the core of its output into
+    ``out``, whose grid is ``factor / divisor`` times finer than x's (the output's last two axes are
+    width and channels; a leading batch axis is optional). Returns ``out``."""
+    for rows, cols in tiles:
+        part = np.asarray(fn(x[:, rows.crop, cols.crop]))
+        r, c = rows.scaled(factor, divisor), cols.scaled(factor, divisor)
+        out[..., r.core, c.core, :] = part[..., r.core_in_crop, c.core_in_crop, :]
+    return out
 
 
 def check_tile(tile: int) -> int:

@@ -34,6 +34,14 @@ def test_plan_crops_add_the_halo_inside_the_image():
         tiling.plan(100, 64, 64, 0, unit=64)
 
 
+def test_spans_move_between_grids_only_on_whole_units():
+    span = tiling.Span(64, 128, 32, 160)  # pixels
+    assert span.scaled(1, tiling.LATENT_STRIDE) == tiling.Span(4, 8, 2, 10)  # latents
+    assert tiling.Span(4, 8, 2, 10).scaled(tiling.LATENT_STRIDE) == span
+    with pytest.raises(ValueError, match="whole units"):
+        tiling.Span(8, 16, 0, 24).scaled(1, tiling.LATENT_STRIDE)
+
+
 @pytest.mark.parametrize("tile", [-64, 1, 100, 1000])
 def test_bad_tile_sizes_are_refused(tile):
     with pytest.raises(ValueError, match="multiple of 64"):
@@ -69,12 +77,7 @@ def test_unknown_layers_are_refused(elic_tf):
 def _tiled_analysis(model, x, tile, halo):
     s = tiling.LATENT_STRIDE
     y = np.zeros((1, x.shape[1] // s, x.shape[2] // s, model.config.M), np.float32)
-    for rows, cols in tiling.plan(x.shape[1], x.shape[2], tile, halo, unit=64):
-        part = model.analysis_fn(x[:, rows.crop, cols.crop]).numpy()
-        y[:, rows.core_start // s:rows.core_stop // s, cols.core_start // s:cols.core_stop // s] = \
-            part[:, rows.core_in_crop.start // s:rows.core_in_crop.stop // s,
-                 cols.core_in_crop.start // s:cols.core_in_crop.stop // s]
-    return y
+    return tiling.apply(model.analysis_fn, x, tiling.plan(x.shape[1], x.shape[2], tile, halo, unit=64), y, divisor=s)
 
 
 def test_tiled_analysis_equals_the_whole_image_and_needs_its_halo(elic_tiny_model, kodak_image):
@@ -107,14 +110,10 @@ def test_tiled_hyper_synthesis_is_exact(elic_tiny_model):
 
 
 def _tiled_synthesis(model, y_hat, halo):
-    out = None
-    for rows, cols in tiling.plan(y_hat.shape[1], y_hat.shape[2], 64, halo, unit=4):
-        part = model.g_s(y_hat[:, rows.crop, cols.crop]).numpy()
-        if out is None:
-            out = np.empty((1, y_hat.shape[1] * 16, y_hat.shape[2] * 16, 3), np.float32)
-        r, c = rows.scaled(tiling.LATENT_STRIDE), cols.scaled(tiling.LATENT_STRIDE)
-        out[:, r.core, c.core] = part[:, r.core_in_crop, c.core_in_crop]
-    return out
+    s = tiling.LATENT_STRIDE
+    out = np.zeros((1, y_hat.shape[1] * s, y_hat.shape[2] * s, 3), np.float32)
+    tiles = tiling.plan(y_hat.shape[1], y_hat.shape[2], 64, halo, unit=64 // s)
+    return tiling.apply(model.g_s, y_hat, tiles, out, factor=s)
 
 
 def test_tiled_synthesis_needs_exactly_its_halo(elic_tiny_model):
