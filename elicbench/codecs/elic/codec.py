@@ -36,7 +36,8 @@ DEMO_MODELS = Path(__file__).resolve().parents[2] / "data" / "elic-demo"
 
 HOW_TO_GET_MODELS = (
     "train one per rate point with `elicbench train --data DIR --lambda 0.0016 --out models/elic-0.0016` "
-    f"(--preset tiny trains on a CPU) and pass `--elic-models models`, or set {MODELS_ENV}=DIR"
+    f"(--preset tiny trains on a CPU) and pass `--elic-models models` (or one model: `--elic-models "
+    f"models/elic-0.0016`), or set {MODELS_ENV}=models"
 )
 
 
@@ -47,10 +48,26 @@ class ModelEntry:
     info: dict[str, Any]
 
 
+# Where ``elicbench train --out DIR`` put the model before it wrote it into DIR itself.
+LEGACY_EXPORT_DIR = "model"
+
+
+def _model_dir_in(path: Path) -> Path | None:
+    """The model directory that ``path`` is or holds: ``path`` itself (``elic.json`` in it), or
+    ``path/model`` (a training directory of an older elicbench)."""
+    for candidate in (path, path / LEGACY_EXPORT_DIR):
+        if (candidate / MODEL_JSON).is_file():
+            return candidate
+    return None
+
+
 def _model_dirs(root: Path) -> list[Path]:
-    if (root / MODEL_JSON).is_file():
-        return [root]
-    return sorted(p for p in root.iterdir() if p.is_dir() and (p / MODEL_JSON).is_file())
+    """``root`` if it is one model, else every model directly inside it (one level deep)."""
+    own = _model_dir_in(root)
+    if own is not None:
+        return [own]
+    found = (_model_dir_in(p) for p in sorted(root.iterdir()) if p.is_dir())
+    return [p for p in found if p is not None]
 
 
 def find_models(models: str | os.PathLike | None = None) -> tuple[str, list[ModelEntry]]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -191,10 +192,9 @@ def load_model(path: str | Path):
     return _load_native(path, info)
 
 
-def _load_native(path: Path, info: dict[str, Any]):
-    from .model import build_model
-    from .runner import NativeRunner
-
+def _read_weights(path: Path, info: dict[str, Any]) -> tuple[ELICConfig, list[np.ndarray], dict[str, np.ndarray]]:
+    """(config, float32 weight arrays, coding tables) of a native model directory, checked against
+    its ``elic.json`` (no TensorFlow)."""
     try:
         config = ELICConfig.from_dict(info["config"])
         spec = info["weights"]
@@ -206,16 +206,35 @@ def _load_native(path: Path, info: dict[str, Any]):
         with np.load(weights_path) as npz:
             arrays = [npz[f"w{i:04d}"].astype(np.float32) for i in range(count)]
             tables = {key: npz[key] for key in ("z_cdf", "z_cdf_offset")}
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise CodecUnavailable(f"cannot read ELIC weights {weights_path}: {exc}") from None
-    model = build_model(config)
-    try:
-        model.set_model_weights(arrays)
-    except ValueError as exc:
-        raise CodecUnavailable(f"{weights_path} does not fit preset {config.preset!r}: {exc}") from None
     mid = model_id(config, arrays, tables)
     if mid.hex() != info.get("model_id"):
         raise CodecUnavailable(f"{weights_path} does not match {path / MODEL_JSON}: model id {mid.hex()} "
                                f"!= {info.get('model_id')} (corrupted or replaced weights); re-export the model")
+    return config, arrays, tables
+
+
+def read_native_weights(path: str | Path) -> tuple[ELICConfig, list[np.ndarray]]:
+    """(config, weight arrays) of a native model directory, e.g. to start training from it."""
+    path = Path(path)
+    info = read_model_info(path)
+    if info.get("kind", "native") != "native":
+        raise CodecUnavailable(f"{path} is a {info.get('kind')!r} model; only native elicbench models "
+                               "can give initial weights")
+    config, arrays, _ = _read_weights(path, info)
+    return config, arrays
+
+
+def _load_native(path: Path, info: dict[str, Any]):
+    from .model import build_model
+    from .runner import NativeRunner
+
+    config, arrays, tables = _read_weights(path, info)
+    model = build_model(config)
+    try:
+        model.set_model_weights(arrays)
+    except ValueError as exc:
+        raise CodecUnavailable(f"{path / WEIGHTS_FILE} does not fit preset {config.preset!r}: {exc}") from None
     model.prepare_for_coding(tables)
-    return NativeRunner(path, model, mid, info)
+    return NativeRunner(path, model, model_id(config, arrays, tables), info)

@@ -12,10 +12,16 @@ for the range coder to decode bit-exactly. Rates, the MSE and the loss are taken
 (a float16 sum of bits or of squared 0..255 errors overflows); steps whose float16 gradients
 overflow are skipped by the dynamic loss scale, as usual.
 
-A run lives in ``out_dir``: ``checkpoints/`` (written every ``checkpoint_every`` steps, on
-SIGTERM/SIGINT, on the time limit and at the end; a later call with the same ``out_dir``
-resumes from the newest one), ``logs/`` (TensorBoard), ``train_log.csv`` and the exported
-``model/`` directory.
+``out_dir`` *is* the model directory: the exported model (``elic.json``, ``weights.npz``,
+``saved_model/``) is written there, so ``run --elic-models PARENT`` finds it, and the training
+state lives beside it in ``out_dir/training/``: ``checkpoints/`` (written every
+``checkpoint_every`` steps, on SIGTERM/SIGINT, on the time limit and at the end; a later call
+with the same ``out_dir`` resumes from the newest one), ``logs/`` (TensorBoard),
+``train_log.csv`` and ``run.json``. Runs started by older versions (state directly in
+``out_dir``, model in ``out_dir/model/``) resume where they are.
+
+``init_from`` starts a new run from another model's weights (same preset), e.g. to fine-tune
+one shared base model to each rate point instead of training each from scratch.
 """
 from __future__ import annotations
 
@@ -38,11 +44,15 @@ from elicbench.tfenv import import_tf
 # (batch 16, 256x256 crops; the reference trains 1 M steps); "tiny" is sized for a CPU or a
 # short GPU run.
 PRESET_TRAINING = {
-    "full": {"steps": 1_000_000, "batch_size": 16, "patch_size": 256},
-    "tiny": {"steps": 20_000, "batch_size": 8, "patch_size": 128},
+    "full": {"steps": 1_000_000, "batch_size": 16, "patch_size": 256, "learning_rate": 1e-4, "warmup_steps": 0},
+    # tiny: 1e-3 measured far ahead of 1e-4 at CPU budgets (README, Training); the warm-up keeps
+    # the first steps of a cold start from blowing up the rate.
+    "tiny": {"steps": 20_000, "batch_size": 8, "patch_size": 128, "learning_rate": 1e-3, "warmup_steps": 200},
 }
 DEFAULT_DECAY_AT = 0.9
 RUN_IDENTITY_FILE = "run.json"
+TRAINING_STATE_DIR = "training"
+LEGACY_MODEL_DIR = "model"  # where versions before the single-directory layout exported
 CSV_COLUMNS = ("step", "split", "loss", "bpp", "mse", "psnr", "learning_rate", "steps_per_s", "elapsed_s")
 
 
@@ -134,6 +144,32 @@ def _rate_and_distortion(tf, x, out):
     return bpp, mse
 
 
+def _warmup_then_step_decay(tf, peak: float, warmup_steps: int, decay_at: int, factor: float):
+    """Learning rate at optimizer step s: linear ramp to ``peak`` over ``warmup_steps``, then
+    ``peak`` until ``decay_at``, then ``peak * factor`` (a function of the step alone, so a
+    resumed run continues on the same curve)."""
+
+    class WarmupThenStepDecay(tf.keras.optimizers.schedules.LearningRateSchedule):
+        def __call__(self, step):
+            step = tf.cast(step, tf.float32)
+            ramp = tf.minimum(1.0, (step + 1.0) / float(max(1, warmup_steps)))
+            return tf.where(step < float(decay_at), peak * ramp, peak * factor)
+
+        def get_config(self):
+            return {"peak": peak, "warmup_steps": warmup_steps, "decay_at": decay_at, "factor": factor}
+
+    return WarmupThenStepDecay()
+
+
+def _describe_init(path: str | os.PathLike) -> dict[str, Any]:
+    """What a fine-tuned model started from (recorded in its elic.json)."""
+    from elicbench.codecs.elic.export import read_model_info
+
+    info = read_model_info(path)
+    return {"path": str(path), "model_id": info.get("model_id"), "lambda": info.get("lambda"),
+            "steps": info.get("steps")}
+
+
 class _StopSignals:
     """Turns SIGINT/SIGTERM into a flag the loop checks between steps (so a checkpoint can be saved)."""
 
@@ -220,12 +256,25 @@ class _CsvLog:
         self.file.close()
 
 
-def _check_run_identity(out_dir: Path, config, lmbda: float) -> None:
+def training_layout(out_dir: Path) -> tuple[Path, Path]:
+    """(state directory, model directory) of a training run in ``out_dir``.
+
+    Today's layout: the model in ``out_dir`` itself, the state in ``out_dir/training``. A run
+    begun by an older elicbench (``checkpoints/`` directly in ``out_dir``) keeps its layout, so
+    that it resumes; its model stays in ``out_dir/model``, which ``find_models`` also reads.
+    """
+    if (out_dir / "checkpoints").is_dir() and not (out_dir / TRAINING_STATE_DIR).exists():
+        return out_dir, out_dir / LEGACY_MODEL_DIR
+    return out_dir / TRAINING_STATE_DIR, out_dir
+
+
+def _check_run_identity(state_dir: Path, config, lmbda: float, init_from: str | None) -> None:
     """``run.json`` pins a run directory to one model config and λ, so a resume never mixes them."""
+    out_dir = state_dir
     path = out_dir / RUN_IDENTITY_FILE
     identity = {"config": config.to_dict(), "lambda": lmbda}
     if not path.exists():
-        path.write_text(json.dumps(identity, indent=2) + "\n")
+        path.write_text(json.dumps({**identity, "init_from": init_from}, indent=2) + "\n")
         return
     saved = json.loads(path.read_text())
     if saved.get("lambda") != lmbda or saved.get("config") != identity["config"]:
@@ -249,8 +298,10 @@ def train(
     steps: int | None = None,
     batch_size: int | None = None,
     patch_size: int | None = None,
-    learning_rate: float = 1e-4,
+    learning_rate: float | None = None,
+    warmup_steps: int | None = None,
     lr_decay_steps: int | None = None,
+    lr_decay_at: float = DEFAULT_DECAY_AT,
     lr_decay_factor: float = 0.1,
     mixed_precision: bool = False,
     validation_dir: str | os.PathLike | None = None,
@@ -264,6 +315,7 @@ def train(
     export_meta: dict[str, Any] | None = None,
     weights_dtype: str = "float32",
     saved_model: bool = True,
+    init_from: str | os.PathLike | None = None,
 ) -> Path:
     """Train (or resume training) an ELIC model and export it; returns the exported model directory.
 
@@ -272,7 +324,8 @@ def train(
     and patch size; ``config`` (an ``ELICConfig``) overrides the preset's model. ``steps`` is the
     total: a resumed run continues from its checkpoint's step up to it. ``lr_decay_steps`` is
     the step where the learning rate is multiplied by ``lr_decay_factor`` (default: 90 % of
-    ``steps``). ``max_minutes`` stops this call after that much wall time, saves a checkpoint and
+    ``steps``); ``warmup_steps`` ramps it up linearly from zero first. ``init_from`` (a model
+    directory of the same preset) gives the initial weights of a new run instead of ``seed``. ``max_minutes`` stops this call after that much wall time, saves a checkpoint and
     exports what it has (call again to continue). Validation (hard rounding, fixed centre crops
     of ``validation_dir`` or of the training images) runs every ``validate_every`` steps
     (default: ``checkpoint_every``) and at the end. ``weights_dtype`` ("float32" or "float16")
@@ -292,6 +345,10 @@ def train(
     steps = int(steps if steps is not None else defaults["steps"])
     batch_size = int(batch_size if batch_size is not None else defaults["batch_size"])
     patch_size = int(patch_size if patch_size is not None else defaults["patch_size"])
+    learning_rate = float(learning_rate if learning_rate is not None else defaults["learning_rate"])
+    warmup_steps = int(warmup_steps if warmup_steps is not None else defaults["warmup_steps"])
+    if not 0 < lr_decay_at <= 1:
+        raise TrainingError(f"the decay point is a fraction of the steps in (0, 1], got {lr_decay_at}")
     for name, value in (("steps", steps), ("batch_size", batch_size), ("log_every", log_every),
                         ("checkpoint_every", checkpoint_every)):
         if value < 1:
@@ -300,7 +357,17 @@ def train(
         raise TrainingError(f"patch size must be a multiple of 64 (the model downsamples by 64), got {patch_size}")
     if not (learning_rate > 0):
         raise TrainingError(f"learning rate must be positive, got {learning_rate}")
-    decay_at = int(lr_decay_steps if lr_decay_steps is not None else round(DEFAULT_DECAY_AT * steps))
+    if warmup_steps < 0:
+        raise TrainingError(f"warm-up steps must be 0 or more, got {warmup_steps}")
+    initial_weights = None
+    if init_from is not None:
+        from elicbench.codecs.elic.export import read_native_weights
+
+        init_config, initial_weights = read_native_weights(init_from)
+        if init_config != config:
+            raise TrainingError(f"--init-from {init_from} is a {init_config.preset!r} model with another "
+                                f"architecture than preset {config.preset!r}; start from a model of the same preset")
+    decay_at = int(lr_decay_steps if lr_decay_steps is not None else round(lr_decay_at * steps))
     validate_every = int(validate_every or checkpoint_every)
 
     progress_out = _Progress(progress, 0, steps)
@@ -315,8 +382,9 @@ def train(
 
     validation_images = validation_batch(validation_set, patch_size=patch_size)
     out_dir = Path(out_dir).expanduser()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _check_run_identity(out_dir, config, lmbda)
+    state_dir, model_dir = training_layout(out_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    _check_run_identity(state_dir, config, lmbda, None if init_from is None else str(init_from))
 
     strategy = _choose_strategy(tf)
     replicas = strategy.num_replicas_in_sync
@@ -332,8 +400,7 @@ def train(
         tf.keras.utils.set_random_seed(seed)
         with strategy.scope():
             model = build_model(config)
-            schedule = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
-                [decay_at], [learning_rate, learning_rate * lr_decay_factor])
+            schedule = _warmup_then_step_decay(tf, learning_rate, warmup_steps, decay_at, lr_decay_factor)
             optimizer = tf.keras.optimizers.Adam(learning_rate=schedule, global_clipnorm=1.0)
             if mixed_precision:
                 optimizer = tf.keras.mixed_precision.LossScaleOptimizer(optimizer)
@@ -343,9 +410,11 @@ def train(
             model(tf.zeros([1, patch_size, patch_size, 3]), training=True)
             optimizer.build(model.trainable_variables)
         checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step_var, train_seconds=seconds_var)
-        manager = tf.train.CheckpointManager(checkpoint, str(out_dir / "checkpoints"), max_to_keep=keep_checkpoints)
+        manager = tf.train.CheckpointManager(checkpoint, str(state_dir / "checkpoints"), max_to_keep=keep_checkpoints)
         if manager.latest_checkpoint:
             checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        elif initial_weights is not None:
+            model.set_model_weights(initial_weights)
         start_step = int(step_var.numpy())
 
         lmbda_t = tf.constant(lmbda, tf.float32)
@@ -379,7 +448,7 @@ def train(
             return {"loss": bpp + lmbda_t * mse, "bpp": bpp, "mse": mse}
 
         if start_step >= steps:
-            progress_out.message(f"elicbench train: checkpoint in {out_dir / 'checkpoints'} is already at step "
+            progress_out.message(f"elicbench train: checkpoint in {state_dir / 'checkpoints'} is already at step "
                                  f"{start_step} >= {steps}; exporting it")
         elif start_step:
             progress_out.message(f"elicbench train: resuming from step {start_step} ({manager.latest_checkpoint})")
@@ -387,8 +456,8 @@ def train(
         batches = training_batches(training_set, batch_size=batch_size, patch_size=patch_size,
                                    seed=seed, start_step=start_step)
         batches = iter(strategy.experimental_distribute_dataset(batches))
-        writer = tf.summary.create_file_writer(str(out_dir / "logs"))
-        csv_log = _CsvLog(out_dir / "train_log.csv")
+        writer = tf.summary.create_file_writer(str(state_dir / "logs"))
+        csv_log = _CsvLog(state_dir / "train_log.csv")
         progress_out.close()
         progress_out = _Progress(progress, start_step, steps)
 
@@ -421,7 +490,7 @@ def train(
                 if not all(math.isfinite(v) for v in values.values()):
                     raise TrainingError(
                         f"training diverged at step {step + 1} (loss {values['loss']}, bpp {values['bpp']}, "
-                        f"mse {values['mse']}). The last good checkpoint is kept in {out_dir / 'checkpoints'}; "
+                        f"mse {values['mse']}). The last good checkpoint is kept in {state_dir / 'checkpoints'}; "
                         "lower the learning rate (--learning-rate) or λ and run again to resume from it.")
                 step += 1
                 step_var.assign(step)
@@ -455,7 +524,7 @@ def train(
                     name = signal.Signals(stop.received).name
                     raise TrainingInterrupted(
                         f"training stopped by {name} at step {step}/{steps}; checkpoint saved in "
-                        f"{out_dir / 'checkpoints'}. Run the same command again to resume.")
+                        f"{state_dir / 'checkpoints'}. Run the same command again to resume.")
                 if deadline is not None and time.monotonic() >= deadline:
                     stop_reason = f"time limit ({max_minutes:g} min)"
                     progress_out.message(f"elicbench train: time limit of {max_minutes:g} min reached at step "
@@ -480,6 +549,8 @@ def train(
             "batch_size": batch_size,
             "patch_size": patch_size,
             "learning_rate": learning_rate,
+            "warmup_steps": warmup_steps,
+            "init_from": None if init_from is None else _describe_init(init_from),
             "lr_decay_step": decay_at,
             "lr_decay_factor": lr_decay_factor,
             "global_clipnorm": 1.0,
@@ -500,7 +571,7 @@ def train(
         tf.keras.mixed_precision.set_global_policy(previous_policy)
 
     # export_model rebuilds the model under the (restored) float32 policy: coding never runs in float16.
-    return Path(export_model(model, out_dir / "model", meta, dtype=weights_dtype, saved_model=saved_model))
+    return Path(export_model(model, model_dir, meta, dtype=weights_dtype, saved_model=saved_model))
 
 
 __all__ = [
