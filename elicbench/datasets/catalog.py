@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 from ..registry import Registry
 from .base import Dataset, DatasetError, ImageRef
@@ -55,10 +55,28 @@ class NamedDataset(ABC):
                 raise DatasetError(f"dataset {self.name!r}: fetch finished but the files are not in the cache")
         if location is None:
             raise DatasetError(
-                f"dataset {self.name!r} not found: looked in {self.search_text()}; "
-                f"run `elicbench fetch {self.name}` to download it, or set ELICBENCH_DATA to a directory "
-                f"holding {self.name}/")
+                f"dataset {self.name!r} not found: looked in {self.search_text()}. "
+                f"`elicbench fetch {self.name}` downloads it (needs network); or set ELICBENCH_DATA=DIR "
+                f"with the files in DIR/{self.name}/; or by hand: {self.by_hand()}")
         return self.load(location)
+
+    def by_hand(self) -> str:
+        """How to get the files without `elicbench fetch` (one sentence, for error messages)."""
+        from .locations import cache_dir
+
+        return f"put the files into {cache_dir(self.name)}/"
+
+    def unreachable_message(self, errors: Sequence[Any], done: str = "") -> str:
+        """The short message of a fetch that cannot reach any host: what failed (grouped by reason),
+        where the dataset was looked for, and the ways that work offline. ``errors`` are
+        HostUnreachableError; ``done`` an optional note on what was fetched before."""
+        hosts: dict[str, list[str]] = {}
+        for e in errors:
+            hosts.setdefault(e.reason, []).append(e.host)
+        what = "; ".join(f"{', '.join(h)}: {reason}" for reason, h in hosts.items())
+        return (f"cannot download {self.name}: no host reachable ({what}){done}. "
+                f"Looked in {self.search_text()}. Have the files? Set ELICBENCH_DATA=DIR with them in "
+                f"DIR/{self.name}/. By hand: {self.by_hand()}")
 
     def search_text(self) -> str:
         from .locations import cache_dir, data_dir

@@ -7,7 +7,9 @@ sha256 00be3809...6b7d); the archive is checked against both before it is opened
 extracted safely (see ``archive.py``) into a temporary directory in the cache, flattened to their
 file names (macOS ``__MACOSX``/``._*`` entries skipped), a ``SHA256SUMS`` of the extracted files is
 written next to them, and the directory is renamed to ``<cache>/clic`` in one step: ``<cache>/clic``
-either does not exist or is complete. The archive is deleted afterwards.
+either does not exist or is complete. The archive is deleted afterwards. An archive put into
+``<cache>/downloads/`` by hand is used (after the same checks) instead of downloading it. When the host
+cannot be reached the fetch fails at once with a short message, and leaves no empty folders.
 
 Which files can be verified:
 - a downloaded copy: every file, through the archive hash (and, afterwards, the ``SHA256SUMS``
@@ -33,9 +35,9 @@ from .archive import safe_extract_zip
 from .base import Dataset, DatasetError
 from .catalog import DATASETS, Location, NamedDataset, image_refs
 from .checksums import SUMS_FILE, file_sha256, read_sha256sums, shipped_sha256sums, write_sha256sums
-from .download import download_file
+from .download import HostUnreachableError, download_file
 from .images import IMAGE_SUFFIXES, list_image_files
-from .locations import cache_dir, cache_root, data_dir
+from .locations import cache_dir, cache_root, data_dir, provisional_dir
 
 log = logging.getLogger(__name__)
 
@@ -92,24 +94,36 @@ class ClicDataset(NamedDataset):
         size = f", {self.archive_size / 1e6:.0f} MB" if self.archive_size else ""
         return f"download: {self.archive_url}{size}"
 
+    def by_hand(self) -> str:
+        size = f" ({self.archive_size / 1e6:.0f} MB)" if self.archive_size else ""
+        return (f"download {self.archive_url}{size} into {self._archive_path().parent}/, then "
+                "`elicbench fetch clic` checks and unpacks it")
+
     def fetch(self, *, force: bool = False, progress: bool = True) -> Path:
         target = cache_dir("clic")
         if target.is_dir() and not force:
             return target
-        archive = self._archive(progress)
-        self._extract(archive, target)
-        archive.unlink(missing_ok=True)
+        with provisional_dir(self._archive_path().parent):
+            try:
+                archive = self._archive(progress)
+            except HostUnreachableError as exc:
+                raise DatasetError(self.unreachable_message([exc])) from None
+            self._extract(archive, target)
+            archive.unlink(missing_ok=True)
         return target
 
-    def _archive(self, progress: bool) -> Path:
+    def _archive_path(self) -> Path:
         name = Path(urllib.parse.urlsplit(self.archive_url).path).name or "clic.zip"
-        archive = cache_root() / "downloads" / name
+        return cache_root() / "downloads" / name
+
+    def _archive(self, progress: bool) -> Path:
+        archive = self._archive_path()
         if archive.is_file() and self.archive_sha256 and file_sha256(archive) == self.archive_sha256:
-            return archive  # left by an earlier fetch whose extraction did not finish
+            return archive  # put there by hand, or left by an earlier fetch whose extraction did not finish
         if not self.archive_sha256:
             log.warning("%s: no SHA-256 known for this archive; it is used unverified", self.archive_url)
         return download_file(self.archive_url, archive, sha256=self.archive_sha256, size=self.archive_size,
-                             progress=progress, desc=name)
+                             progress=progress, desc=archive.name)
 
     def _extract(self, archive: Path, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)

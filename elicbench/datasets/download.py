@@ -2,9 +2,14 @@
 
 - HTTPS only; plain HTTP is accepted for loopback hosts (127.0.0.1, ::1, localhost), which is what
   the tests' local server uses.
-- Socket timeouts, and retries with exponential backoff on transient failures: connection errors,
-  timeouts, HTTP 408/425/429/5xx, and a transfer that ends before its Content-Length.
-  Other HTTP errors (404, 403 ...) fail at once.
+- Socket timeouts, and retries with exponential backoff on transient failures only: timeouts,
+  a connection reset or cut mid-transfer, HTTP 408/425/429/5xx, and a transfer that ends before its
+  Content-Length. Other HTTP errors (404, 403 ...) and TLS certificate errors fail at once.
+- A host that cannot be reached at all fails at once, without retries, with HostUnreachableError:
+  its name does not resolve (no network, no DNS), the connection is refused, or there is no route
+  to it. Another try a second later cannot pass, and callers use the error to stop a whole fetch
+  instead of trying every file. A host that never answers (every attempt timed out before any
+  response) also ends as HostUnreachableError, after the retries.
 - The bytes go to a hidden ``.<name>.<random>.part`` file in the destination's directory, which is
   flushed, fsync'ed and checked (size, SHA-256) before ``os.replace`` moves it onto the destination in
   one step. On any failure, Ctrl-C included, the ``.part`` file is removed: the destination is
@@ -15,10 +20,13 @@
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.client
 import logging
 import os
+import socket
+import ssl
 import sys
 import tempfile
 import time
@@ -39,6 +47,9 @@ BACKOFF_S = 1.0           # wait before retry k (0-based) is BACKOFF_S * 2**k
 CHUNK_BYTES = 1 << 20
 _TRANSIENT_HTTP = {408, 425, 429, 500, 502, 503, 504}
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+# Connection failures that another attempt cannot fix within one fetch.
+_UNREACHABLE_ERRNOS = {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN,
+                       errno.EHOSTDOWN, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT}
 USER_AGENT = f"elicbench/{__version__} (python-urllib)"
 
 
@@ -46,12 +57,31 @@ class DownloadError(DatasetError):
     """A download failed (network, HTTP status, size), after any retries."""
 
 
+class HostUnreachableError(DownloadError):
+    """The host cannot be reached (name not resolved, connection refused, no route, never answers).
+
+    ``host`` is the URL's host (and port, when given); ``reason`` a short text such as
+    ``cannot resolve host name (Temporary failure in name resolution)``.
+    """
+
+    def __init__(self, url: str, reason: str):
+        parts = urllib.parse.urlsplit(url)
+        self.url = url
+        self.host = parts.netloc or url
+        self.reason = reason
+        super().__init__(f"{self.host}: {reason}")
+
+
 class ChecksumMismatchError(DatasetError):
     """The downloaded bytes do not have the expected SHA-256."""
 
 
 class _TransientError(Exception):
-    """A failure worth retrying."""
+    """A failure worth retrying. ``before_response``: no HTTP response was received at all."""
+
+    def __init__(self, message: str, before_response: bool = False):
+        super().__init__(message)
+        self.before_response = before_response
 
 
 def check_url(url: str) -> None:
@@ -77,12 +107,16 @@ def download_file(url: str, dest: str | os.PathLike, *, sha256: str | None = Non
     retries = RETRIES if retries is None else retries
     backoff_s = BACKOFF_S if backoff_s is None else backoff_s
     expected = sha256.lower() if sha256 else None
+    answered = False
     for attempt in range(retries + 1):
         try:
             _transfer(url, dest, expected, size, timeout, progress, desc or dest.name)
             return dest
         except _TransientError as exc:
+            answered = answered or not exc.before_response
             if attempt == retries:
+                if not answered:
+                    raise HostUnreachableError(url, f"no answer after {attempt + 1} attempt(s) ({exc})") from None
                 raise DownloadError(f"{url}: download failed after {attempt + 1} attempt(s): {exc}") from None
             delay = backoff_s * 2 ** attempt
             log.warning("%s: %s; retrying in %.1f s (retry %d of %d)", url, exc, delay, attempt + 1, retries)
@@ -121,7 +155,13 @@ def _receive(url: str, out, size: int | None, timeout: float, progress: bool, de
             raise _TransientError(f"HTTP {exc.code} {exc.reason}") from None
         raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-        raise _TransientError(_describe(exc)) from None
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        unreachable = _unreachable_reason(reason)
+        if unreachable:
+            raise HostUnreachableError(url, unreachable) from None
+        if isinstance(reason, ssl.SSLCertVerificationError):
+            raise DownloadError(f"{url}: TLS certificate not accepted: {reason.verify_message or reason}") from None
+        raise _TransientError(_describe(exc), before_response=True) from None
     hasher = hashlib.sha256()
     received = 0
     with response:
@@ -145,6 +185,15 @@ def _receive(url: str, out, size: int | None, timeout: float, progress: bool, de
     if length is not None and received != length:
         raise _TransientError(f"transfer cut short: received {received} of {length} bytes (Content-Length)")
     return received, hasher.hexdigest()
+
+
+def _unreachable_reason(exc: BaseException | str) -> str | None:
+    """A short reason when ``exc`` says the host cannot be reached at all; None otherwise."""
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve host name ({exc.strerror or exc})"
+    if isinstance(exc, OSError) and exc.errno in _UNREACHABLE_ERRNOS:
+        return (exc.strerror or os.strerror(exc.errno)).lower()
+    return None
 
 
 def _describe(exc: BaseException) -> str:

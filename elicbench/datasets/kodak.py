@@ -9,7 +9,10 @@ ever holds verified files. Resolving a local copy ($ELICBENCH_DATA or the cache)
 24 files exist; ``resolve_dataset(..., verify=True)`` (or ``verify_dataset``) also checks their hashes.
 
 Download: from each base URL in turn, ``<base>/kodimNN.png``; a file that fails or does not match its
-SHA-256 at one host is tried at the next. Hosts: Rich Franzen's r0k.us (the usual public home of the
+SHA-256 at one host is tried at the next. A host that cannot be reached at all (name not resolved,
+connection refused, no route) is not tried again for the other files, and when no host is left the
+fetch stops at once with a short message (no network: seconds, not minutes); directories it created
+are removed again when nothing landed in them. Hosts: Rich Franzen's r0k.us (the usual public home of the
 suite), then a GitHub repository pinned to the commit the shipped hashes were taken from
 (see ../shared/datasets/kodak/SOURCE.md). ``$ELICBENCH_KODAK_URL`` replaces the list with one base URL
 (a mirror; the hashes must still match).
@@ -24,8 +27,8 @@ from typing import Sequence
 from .base import Dataset, DatasetError
 from .catalog import DATASETS, Location, NamedDataset, image_refs
 from .checksums import file_sha256, shipped_sha256sums
-from .download import download_file
-from .locations import cache_dir, data_dir
+from .download import HostUnreachableError, download_file
+from .locations import cache_dir, data_dir, provisional_dir
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +62,16 @@ class KodakDataset(NamedDataset):
             return Location(data, "$ELICBENCH_DATA/kodak", in_cache=False, missing=self._missing(data))
         cached = cache_dir("kodak")
         if cached.is_dir():
-            return Location(cached, "cache", in_cache=True, missing=self._missing(cached))
+            missing = self._missing(cached)
+            if len(missing) < len(self.sha256):  # an empty folder is no dataset
+                return Location(cached, "cache", in_cache=True, missing=missing)
         return None
 
     def load(self, location: Location) -> Dataset:
         if location.missing:
-            how = ("run `elicbench fetch kodak` to complete the cache" if location.in_cache else
+            how = (f"complete it with `elicbench fetch kodak` (needs network), or copy the missing files "
+                   f"there from {self.base_urls[0]}/, or set ELICBENCH_DATA=DIR with all 24 in DIR/kodak/"
+                   if location.in_cache else
                    "restore them, or unset ELICBENCH_DATA to use the cache / download")
             raise DatasetError(f"Kodak at {location.root} ({location.source}) is incomplete: "
                                f"missing {', '.join(location.missing)}; {how}")
@@ -75,31 +82,52 @@ class KodakDataset(NamedDataset):
     def origin(self) -> str:
         return "download: " + " or ".join(f"{u}/kodimNN.png" for u in self.base_urls)
 
+    def by_hand(self) -> str:
+        return (f"download kodim01.png .. kodim24.png from {self.base_urls[0]}/ into {cache_dir('kodak')}/ "
+                "(`elicbench fetch kodak` then checks them)")
+
     def fetch(self, *, force: bool = False, progress: bool = True) -> Path:
         target = cache_dir("kodak")
-        target.mkdir(parents=True, exist_ok=True)
-        failed = []
-        for name in self.expected_files():
-            path = target / name
-            if not force and path.is_file() and file_sha256(path) == self.sha256[name]:
-                continue
-            # One bad file does not stop the others: a later fetch then only needs the failed ones.
-            error = self._download_one(name, path, progress)
-            if error:
-                failed.append(error)
+        failed: list[str] = []
+        dead: dict[str, HostUnreachableError] = {}   # base URL -> why it cannot be reached
+        with provisional_dir(target):
+            for name in self.expected_files():
+                path = target / name
+                if not force and path.is_file() and file_sha256(path) == self.sha256[name]:
+                    continue
+                hosts = [b for b in self.base_urls if b not in dead]
+                if not hosts:
+                    break
+                # One bad file does not stop the others: a later fetch then only needs the failed ones.
+                error = self._download_one(name, path, hosts, dead, progress)
+                if error:
+                    failed.append(error)
+            if len(dead) == len(self.base_urls):
+                have = len(self.expected_files()) - len(self._missing(target))
+                done = f"; {have} of 24 files are in {target}" if have else ""
+                raise DatasetError(self.unreachable_message(list(dead.values()), done))
         if failed:
-            raise DatasetError(f"could not fetch {len(failed)} Kodak file(s) into {target}: " + " | ".join(failed))
+            shown = " | ".join(failed[:3]) + (f" | ... and {len(failed) - 3} more" if len(failed) > 3 else "")
+            raise DatasetError(f"could not fetch {len(failed)} Kodak file(s) into {target}: {shown}")
         return target
 
-    def _download_one(self, name: str, path: Path, progress: bool) -> str | None:
-        """Try each host in turn; the reasons for all failures, or None on success."""
-        failures = []
-        for base in self.base_urls:
+    def _download_one(self, name: str, path: Path, hosts: list[str], dead: dict[str, HostUnreachableError],
+                      progress: bool) -> str | None:
+        """Try each host in turn; the reasons for all failures, or None on success. A host that cannot
+        be reached is added to ``dead`` and not tried again in this fetch."""
+        failures: list[DatasetError] = []
+        for base in hosts:
             url = f"{base}/{name}"
             try:
                 download_file(url, path, sha256=self.sha256[name], progress=progress, desc=name)
+                for lost in failures:
+                    if isinstance(lost, HostUnreachableError):  # said once, here or in the final error
+                        log.warning("%s; downloading from the next host instead", lost)
                 return None
+            except HostUnreachableError as exc:
+                dead[base] = exc
+                failures.append(exc)
             except DatasetError as exc:
                 log.warning("%s", exc)
-                failures.append(str(exc))
-        return f"{name}: " + "; ".join(failures)
+                failures.append(exc)
+        return f"{name}: " + "; ".join(map(str, failures))

@@ -7,7 +7,9 @@ made absolute (image paths must not depend on the working directory of a worker 
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 
 def data_root() -> Path | None:
@@ -32,3 +34,24 @@ def data_dir(name: str) -> Path | None:
 
 def cache_dir(name: str) -> Path:
     return cache_root() / name
+
+
+@contextmanager
+def provisional_dir(path: Path) -> Iterator[Path]:
+    """Create ``path`` (and its missing parents) for a fetch; on the way out, success or failure,
+    remove again those of them that this created and that are still empty. A failed fetch leaves
+    no empty cache folder behind (which would look like an incomplete dataset)."""
+    created = []
+    p = path
+    while not p.exists() and p != p.parent:
+        created.append(p)           # deepest first
+        p = p.parent
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        yield path
+    finally:
+        for d in created:
+            try:
+                d.rmdir()           # only ever removes an empty directory
+            except OSError:
+                break               # not empty (or gone): its parents are not empty either

@@ -1,11 +1,18 @@
 """Downloads against a local HTTP server: good file, wrong bytes, truncated, interrupted then retried,
-HTTP errors; Kodak and CLIC-like fetches into the cache; archives with unsafe members refused."""
+HTTP errors; hosts that cannot be reached (unresolvable name, closed port, silent listener) fail fast;
+Kodak and CLIC-like fetches into the cache; archives with unsafe members refused."""
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
+import socket
 import stat
+import subprocess
+import sys
+import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -14,7 +21,9 @@ import pytest
 from elicbench.datasets import DatasetError, fetch_dataset, file_sha256, resolve_dataset
 from elicbench.datasets.archive import safe_extract_zip
 from elicbench.datasets.clic import CLIC_ARCHIVE_SHA256, ClicDataset
-from elicbench.datasets.download import ChecksumMismatchError, DownloadError, check_url, download_file
+from elicbench.datasets import download
+from elicbench.datasets.download import (ChecksumMismatchError, DownloadError, HostUnreachableError, check_url,
+                                         download_file)
 from elicbench.datasets.kodak import KodakDataset
 
 
@@ -206,7 +215,7 @@ def test_clic_archive_is_verified_extracted_flat_and_used_from_the_cache(server,
     assert root == isolated_env / "clic"
     assert sorted(p.name for p in root.iterdir()) == ["SHA256SUMS", "a.png", "b.png"]
     assert (root / "a.png").read_bytes() == images["a.png"]
-    assert not (isolated_env / "downloads" / "professional_valid_2020.zip").exists(), "archive is removed"
+    assert not (isolated_env / "downloads").exists(), "the archive is removed, and its empty folder"
     assert [p.name for p in isolated_env.iterdir() if p.name.startswith(".")] == [], "no staging dirs left"
 
     assert clic.fetch(progress=False) == root and server.hits("/professional_valid_2020.zip") == 1
@@ -239,7 +248,7 @@ def test_clic_mirror_must_match_the_official_archive_hash(server, isolated_env, 
         clic.fetch(progress=False)
     assert CLIC_ARCHIVE_SHA256 in str(err.value) and sha(archive) in str(err.value)
     assert not (isolated_env / "clic").exists()
-    assert leftovers(isolated_env / "downloads") == [] and list((isolated_env / "downloads").iterdir()) == []
+    assert not (isolated_env / "downloads").exists(), "no part file, and no empty folder left"
 
 
 def test_clic_fetch_with_the_default_size_refuses_a_wrong_sized_mirror(server, isolated_env, monkeypatch):
@@ -318,3 +327,156 @@ def test_progress_bar_goes_to_stderr(server, isolated_env, tmp_path, capsys):
     download_file(url, tmp_path / "f.bin", sha256=sha(BODY), progress=True, desc="f.bin")
     captured = capsys.readouterr()
     assert captured.out == "" and "f.bin" in captured.err
+
+
+# --- hosts that cannot be reached: no retries, one short message, no empty folders --------------
+
+UNRESOLVABLE = "https://elicbench-test.invalid/kodak"   # .invalid never resolves (RFC 6761)
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """A loopback URL nobody listens on: connection refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def slow_backoff(monkeypatch):
+    """A retry would sleep 30 s: any retry of an unreachable host breaks the time bounds below."""
+    monkeypatch.setattr(download, "BACKOFF_S", 30.0)
+    monkeypatch.setattr(download, "RETRIES", 3)
+
+
+def within(seconds: float, fn):
+    """Run fn in a daemon thread; the test fails (instead of hanging) if it is not done in time.
+    Returns (the exception fn raised or None, elapsed seconds)."""
+    outcome: dict[str, BaseException | None] = {"error": None}
+
+    def target():
+        try:
+            fn()
+        except BaseException as exc:  # noqa: BLE001 (handed to the test)
+            outcome["error"] = exc
+
+    start = time.monotonic()
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds} s"
+    return outcome["error"], time.monotonic() - start
+
+
+def test_closed_port_fails_at_once_without_retries(closed_port_url, slow_backoff, tmp_path, caplog):
+    error, elapsed = within(10, lambda: download_file(closed_port_url + "/f.bin", tmp_path / "d" / "f.bin",
+                                                      progress=False))
+    assert isinstance(error, HostUnreachableError), error
+    assert "refused" in error.reason and error.host == closed_port_url.removeprefix("http://")
+    assert elapsed < 5
+    assert "retrying" not in caplog.text
+
+
+def test_unresolvable_host_fails_at_once_without_retries(slow_backoff, tmp_path, caplog):
+    error, elapsed = within(10, lambda: download_file(UNRESOLVABLE + "/kodim01.png", tmp_path / "f.png",
+                                                      progress=False))
+    assert isinstance(error, HostUnreachableError), error
+    assert error.host == "elicbench-test.invalid" and "resolve" in error.reason
+    assert elapsed < 10 and "retrying" not in caplog.text
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_host_that_never_answers_is_retried_then_called_unreachable(isolated_env, tmp_path):
+    with socket.socket() as listener:       # accepts connections (the kernel does) but never replies
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        error, elapsed = within(10, lambda: download_file(f"http://127.0.0.1:{port}/f.bin", tmp_path / "f.bin",
+                                                          timeout=0.2, retries=1, progress=False))
+    assert isinstance(error, HostUnreachableError), error
+    assert "no answer after 2 attempt(s)" in error.reason and "timed out" in error.reason
+    assert elapsed >= 0.4
+
+
+def test_offline_kodak_fetch_ends_in_seconds_with_a_short_message(isolated_env, closed_port_url, slow_backoff,
+                                                                 caplog):
+    dataset = KodakDataset(base_urls=[UNRESOLVABLE, closed_port_url + "/kodak"])
+    error, elapsed = within(10, lambda: dataset.fetch(progress=False))
+    assert isinstance(error, DatasetError), error
+    message = str(error)
+    assert elapsed < 10
+    assert len(message) < 600, message
+    assert "elicbench-test.invalid" in message and closed_port_url.removeprefix("http://") in message
+    assert "ELICBENCH_DATA" in message and str(isolated_env / "kodak") in message
+    assert UNRESOLVABLE + "/" in message, "says where to download the files by hand"
+    assert "retrying" not in caplog.text and len(caplog.records) == 0, caplog.text
+    assert not isolated_env.exists(), "a failed fetch leaves no empty cache folder"
+
+    # run --offline afterwards: not found, and the advice does not rely on the network alone.
+    with pytest.raises(DatasetError) as err:
+        resolve_dataset("kodak", download=False)
+    assert "not found" in str(err.value) and "ELICBENCH_DATA=DIR" in str(err.value)
+    assert "by hand" in str(err.value)
+
+
+def test_fetch_keeps_what_was_in_the_cache_when_no_host_is_reachable(isolated_env, closed_port_url,
+                                                                    slow_backoff):
+    cache = isolated_env / "kodak"
+    cache.mkdir(parents=True)
+    (cache / "kodim01.png").write_bytes(b"some old file")   # not Kodak's: will be fetched again
+    error, _ = within(10, lambda: KodakDataset(base_urls=[closed_port_url]).fetch(progress=False))
+    assert isinstance(error, DatasetError) and "connection refused" in str(error)
+    assert sorted(p.name for p in cache.iterdir()) == ["kodim01.png"], "only the folders a fetch made go"
+
+
+def test_an_unreachable_host_is_tried_once_and_the_next_one_serves_every_file(server, isolated_env,
+                                                                             closed_port_url, slow_backoff,
+                                                                             caplog):
+    dataset = KodakDataset(base_urls=[closed_port_url + "/kodak", server.base_url + "/kodak"])
+    bodies = {name: os.urandom(1000) for name in dataset.expected_files()}
+    for name, body in bodies.items():
+        server.add(f"/kodak/{name}", body)
+    dataset.sha256 = {name: sha(body) for name, body in bodies.items()}   # the served files are the set
+    with caplog.at_level(logging.WARNING):
+        error, elapsed = within(20, lambda: dataset.fetch(progress=False))
+    assert error is None and elapsed < 10
+    assert len(server.requests) == 24
+    assert all((isolated_env / "kodak" / n).read_bytes() == b for n, b in bodies.items())
+    unreachable = [r for r in caplog.records if "connection refused" in r.getMessage()]
+    assert len(unreachable) == 1, "the dead host is tried (and reported) once, not for every file"
+    assert "next host" in unreachable[0].getMessage()
+
+
+def test_offline_clic_fetch_ends_at_once_with_a_short_message(isolated_env, closed_port_url, slow_backoff):
+    url = closed_port_url + "/professional_valid_2020.zip"
+    clic = ClicDataset(archive_url=url, archive_sha256=sha(b"x"), archive_size=1)
+    error, elapsed = within(10, lambda: clic.fetch(progress=False))
+    assert isinstance(error, DatasetError) and elapsed < 10
+    message = str(error)
+    assert len(message) < 600 and "ELICBENCH_DATA" in message and url in message, message
+    assert str(isolated_env / "downloads") in message, "says where a hand-downloaded archive goes"
+    assert not isolated_env.exists(), "no empty cache or downloads folder left"
+
+
+def test_an_empty_cache_folder_is_not_an_incomplete_dataset(isolated_env):
+    (isolated_env / "kodak").mkdir(parents=True)     # as older versions left after a failed fetch
+    with pytest.raises(DatasetError, match="'kodak' not found"):
+        resolve_dataset("kodak", download=False)
+
+
+def test_offline_fetch_from_the_command_line(isolated_env, tmp_path):
+    """`elicbench fetch kodak` with no reachable host: exit 2, one short line on stderr, in seconds."""
+    env = {**os.environ, "ELICBENCH_CACHE": str(isolated_env), "ELICBENCH_KODAK_URL": UNRESOLVABLE,
+           "HOME": str(tmp_path / "home")}
+    env.pop("ELICBENCH_DATA", None)
+    start = time.monotonic()
+    res = subprocess.run([sys.executable, "-m", "elicbench.cli", "fetch", "kodak"], env=env, capture_output=True,
+                         text=True, timeout=60)
+    elapsed = time.monotonic() - start
+    assert res.returncode == 2, res.stderr
+    assert elapsed < 10
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and len(lines[0]) < 600, res.stderr
+    assert lines[0].startswith("elicbench fetch: error: cannot download kodak") and "ELICBENCH_DATA" in lines[0]
+    assert not isolated_env.exists()

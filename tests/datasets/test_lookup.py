@@ -102,8 +102,10 @@ def test_incomplete_elicbench_data_names_the_missing_files(shared, isolated_env,
 def test_incomplete_cache_without_download_names_the_missing_file(shared, isolated_env, monkeypatch):
     monkeypatch.delenv("ELICBENCH_DATA")
     link_kodak(shared / "kodak", isolated_env / "kodak", skip=("kodim24.png",))
-    with pytest.raises(DatasetError, match=r"missing kodim24\.png; run `elicbench fetch kodak`"):
+    with pytest.raises(DatasetError, match=r"missing kodim24\.png; complete it with `elicbench fetch kodak`") as err:
         resolve_dataset("kodak", download=False)
+    # ... and what works offline: copying the files by hand (from where), or ELICBENCH_DATA.
+    assert "https://r0k.us/graphics/kodak/kodak/" in str(err.value) and "ELICBENCH_DATA=DIR" in str(err.value)
 
 
 def test_missing_everywhere_without_download_says_how_to_fetch(isolated_env):
