@@ -9,9 +9,14 @@ images (checked by SHA-256), codecs, settings and qualities, then compare row by
 - PSNR within ``psnr_db``, MS-SSIM within ``ms_ssim`` (absolute);
 - per codec, the BD-rate of the new mean curve against the baseline's within ``bdrate_pct``.
 
+Every move beyond these limits fails the gate (bit-exactness is the point for deterministic codecs),
+and the diff says what moved and which way: ``bytes -3.1 % (smaller)``, ``PSNR -0.05 dB (worse)``.
+A row with a worse move (larger file, lower PSNR or MS-SSIM, missing or failed) is *regressed*; a row
+whose moves are all improvements is *changed*. Likewise a codec's curve is regressed when its BD-rate
+rose and changed when it fell.
+
 Library versions that differ from the baseline's manifest are reported first: they are the
-usual reason for a changed file. A missing or failed row is a regression. ``update=True``
-replaces the baseline with the new run, on purpose.
+usual reason for a changed file. ``update=True`` replaces the baseline with the new run, on purpose.
 """
 from __future__ import annotations
 
@@ -46,10 +51,21 @@ class Tolerances:
 class CheckResult:
     passed: bool
     text: str
-    regressions: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)       # every row that moved (see compare)
     version_changes: list[str] = field(default_factory=list)
     new_run: Path | None = None
     wall_s: float = 0.0
+    curves: list[dict[str, Any]] = field(default_factory=list)     # see curve_changes
+
+    @property
+    def regressions(self) -> list[dict[str, Any]]:
+        """The rows that moved the worse way (or are missing / failed)."""
+        return [r for r in self.rows if r["verdict"] == REGRESSED]
+
+    @property
+    def changes(self) -> list[dict[str, Any]]:
+        """The rows that moved, but only the better way (they fail the gate all the same)."""
+        return [r for r in self.rows if r["verdict"] == CHANGED]
 
 
 def _replayed_settings(info: dict[str, Any]) -> dict[str, Any]:
@@ -103,42 +119,80 @@ def _fmt(v: float, spec: str) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
 
+REGRESSED, CHANGED = "regressed", "changed"
+
+
+def _num(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _byte_move(b0: float, b1: float) -> str:
+    pct = (b1 - b0) / b0 * 100 if b0 else math.inf
+    return f"bytes {b1 - b0:+,.0f} B ({pct:+.3g} %, {'smaller' if b1 < b0 else 'larger'})"
+
+
+def _metric_move(name: str, unit: str, x0: float, x1: float, tol: float) -> tuple[str, bool] | None:
+    """(text, worse) when metric ``name`` moved beyond ``tol``; higher is better for both metrics."""
+    if math.isnan(x0) and math.isnan(x1) or (math.isinf(x0) and math.isinf(x1) and x0 == x1):
+        return None
+    if math.isnan(x1):
+        return f"{name} missing (was {x0:.4g})", True
+    if math.isnan(x0):
+        return f"{name} now measured ({x1:.4g})", False
+    d = x1 - x0
+    if not abs(d) > tol:
+        return None
+    return f"{name} {d:+.3g}{unit} ({'worse' if d < 0 else 'better'})", d < 0
+
+
 def compare(baseline, new, deterministic: dict[str, bool], tol: Tolerances) -> list[dict[str, Any]]:
-    """Row-by-row regressions between two results DataFrames (keyed by image, codec, quality)."""
+    """The rows (keyed by image, codec, quality) that moved between two results DataFrames.
+
+    Each has ``problem`` (what moved and which way, e.g. ``bytes -3.1 % (smaller); PSNR -0.05 dB
+    (worse)``) and ``verdict``: ``regressed`` when any move is worse (or the row is missing or
+    failed), ``changed`` when every move is an improvement. Bytes of deterministic codecs must be
+    identical, so any change of them is listed; other moves only beyond the tolerances.
+    """
     keys = ["image", "codec", "quality"]
     merged = baseline.merge(new, on=keys, how="left", suffixes=("_base", "_new"), indicator=True)
     out = []
     for r in merged.to_dict("records"):
-        problems = []
+        moves: list[tuple[str, bool]] = []          # (text, worse)
         if r["_merge"] != "both":
-            problems.append("missing in the new run")
+            moves.append(("missing in the new run", True))
         elif r.get("error_new"):
-            problems.append(f"failed: {r['error_new']}")
+            moves.append((f"failed: {r['error_new']}", True))
         elif r.get("error_base"):
             continue  # failed in the baseline too: nothing to compare
         else:
-            b0, b1 = r["bytes_base"], r["bytes_new"]
+            b0, b1 = _num(r["bytes_base"]), _num(r["bytes_new"])
             if deterministic.get(r["codec"], False):
                 if b0 != b1:
-                    problems.append("bytes changed (deterministic codec)")
+                    moves.append((_byte_move(b0, b1), b1 > b0))
             elif abs(b1 - b0) > tol.bytes_rel * b0:
-                problems.append(f"bytes changed by more than {tol.bytes_rel:.1%}")
-            for col, t, unit in (("psnr", tol.psnr_db, "dB"), ("ms_ssim", tol.ms_ssim, "")):
-                x0, x1 = r[f"{col}_base"], r[f"{col}_new"]
-                if math.isinf(x0) and math.isinf(x1) or (math.isnan(x0) and math.isnan(x1)):
-                    continue
-                if not abs(x1 - x0) <= t:
-                    problems.append(f"{col} moved by {x1 - x0:+.4g}{unit}")
-        if problems:
+                moves.append((_byte_move(b0, b1), b1 > b0))
+            for name, col, t, unit in (("PSNR", "psnr", tol.psnr_db, " dB"), ("MS-SSIM", "ms_ssim", tol.ms_ssim, "")):
+                move = _metric_move(name, unit, _num(r[f"{col}_base"]), _num(r[f"{col}_new"]), t)
+                if move:
+                    moves.append(move)
+        if moves:
             out.append({"image": r["image"], "codec": r["codec"], "quality": r["quality"],
                         "bytes_base": r.get("bytes_base"), "bytes_new": r.get("bytes_new"),
                         "psnr_base": r.get("psnr_base"), "psnr_new": r.get("psnr_new"),
-                        "problem": "; ".join(problems)})
+                        "problem": "; ".join(text for text, _ in moves),
+                        "verdict": REGRESSED if any(worse for _, worse in moves) else CHANGED})
+    out.sort(key=lambda row: row["verdict"] != REGRESSED)   # regressions first, otherwise in baseline order
     return out
 
 
 def curve_changes(baseline, new, tol: Tolerances) -> list[dict[str, Any]]:
-    """Per codec: BD-rate (PSNR, pchip) of the new mean curve against the baseline's."""
+    """Per codec: BD-rate (PSNR, pchip) of the new mean curve against the baseline's.
+
+    ``status``: ``ok`` (within the tolerance), ``n/a`` (too few points), ``regressed`` (more bits for
+    the same PSNR), ``changed (better)`` (fewer bits: still a change), ``fail (reason)`` (no BD-rate)."""
     from .analysis.bdrate import bd_rate
     from .analysis.curves import rd_curves
 
@@ -153,9 +207,12 @@ def curve_changes(baseline, new, tol: Tolerances) -> list[dict[str, Any]]:
         status = "ok"
         if math.isnan(value):
             status = "n/a" if len(c0) < 4 else f"fail ({res.reason})"
-        elif abs(value) > tol.bdrate_pct:
-            status = "fail"
-        out.append({"codec": label, "bd_rate_pct": value, "status": status})
+        elif value > tol.bdrate_pct:
+            status = REGRESSED
+        elif value < -tol.bdrate_pct:
+            status = f"{CHANGED} (better)"
+        out.append({"codec": label, "bd_rate_pct": value, "status": status,
+                    "failed": status not in ("ok", "n/a")})
     return out
 
 
@@ -208,7 +265,7 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
     rows = compare(base, new, deterministic, tolerances)
     curves = curve_changes(base, new, tolerances)
     versions = setting_changes + _version_changes(base_manifest, new_manifest)
-    failed_curves = [c for c in curves if c["status"].startswith("fail")]
+    failed_curves = [c for c in curves if c["failed"]]
     passed = not rows and not failed_curves
 
     lines = []
@@ -219,24 +276,31 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
     lines.append(f"Baseline {baseline_dir}: {len(base)} rows, {len(images)} images, codecs "
                  f"{', '.join(deterministic)}; new run {out} in {outcome.wall_s:.1f} s")
     lines.append("")
-    lines.append("| codec | BD-rate vs baseline (PSNR) | status |")
+    lines.append("| codec | BD-rate vs baseline (PSNR; + = more bits) | status |")
     lines.append("|---|---:|---|")
     for c in curves:
         lines.append(f"| {c['codec']} | {_fmt(c['bd_rate_pct'], '+.3f')} % | {c['status']} |")
     lines.append("")
+    n_worse = sum(r["verdict"] == REGRESSED for r in rows)
     if rows:
-        lines.append(f"{len(rows)} row(s) regressed:")
-        lines.append("| image | codec | quality | bytes base -> new | PSNR base -> new | problem |")
-        lines.append("|---|---|---:|---|---|---|")
+        lines.append(f"{len(rows)} row(s) differ from the baseline: {n_worse} regressed (a worse move), "
+                     f"{len(rows) - n_worse} changed (better moves only):")
+        lines.append("| image | codec | quality | bytes base -> new | PSNR base -> new | verdict | what moved |")
+        lines.append("|---|---|---:|---|---|---|---|")
         for r in rows:
             lines.append(f"| {r['image']} | {r['codec']} | {r['quality']:g} | {_fmt(r['bytes_base'], '.0f')} -> "
                          f"{_fmt(r['bytes_new'], '.0f')} | {_fmt(r['psnr_base'], '.3f')} -> "
-                         f"{_fmt(r['psnr_new'], '.3f')} | {r['problem']} |")
+                         f"{_fmt(r['psnr_new'], '.3f')} | {r['verdict']} | {r['problem']} |")
     lines.append("")
+    accept = "run with --update to accept them on purpose"
     if passed:
-        lines.append("PASS: no regression against the baseline.")
+        lines.append("PASS: no change against the baseline.")
+    elif n_worse or any(c["status"] != f"{CHANGED} (better)" for c in failed_curves):
+        lines.append(f"FAIL: results regressed against the baseline ({accept}).")
     else:
-        lines.append("FAIL: results moved against the baseline (run with --update to accept them on purpose).")
+        lines.append("FAIL: results changed against the baseline, all for the better; the gate fails on any "
+                     "change (bytes of deterministic codecs must stay identical, the rest within the "
+                     f"tolerances): {accept}.")
     if update:
         for f in (RESULTS_FILE, SUMMARY_FILE, MANIFEST_FILE):
             shutil.copy2(Path(out) / f, baseline_dir / f)
@@ -245,4 +309,4 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
     if tmp is not None:
         shutil.rmtree(tmp, ignore_errors=True)
         out = None
-    return CheckResult(passed, "\n".join(lines), rows, versions, out, time.monotonic() - t0)
+    return CheckResult(passed, "\n".join(lines), rows, versions, out, time.monotonic() - t0, curves)

@@ -47,10 +47,14 @@ def test_changed_jpeg_default_fails_and_names_rows(baseline):
     assert res.returncode == 1, res.stdout + res.stderr
     assert "FAIL" in res.stdout
     assert "subsampling=4:2:0 -> " in res.stdout and "subsampling=4:4:4" in res.stdout
-    # Every JPEG row is named as regressed; WebP rows are untouched.
+    # Every JPEG row is named: 4:4:4 makes larger files, a worse move, so the rows regressed; WebP rows
+    # are untouched.
+    diff = res.stdout.split("row(s) differ from the baseline")[1]
     for image in ("kodim01", "kodim02"):
-        assert f"| {image} | jpeg | 50 |" in res.stdout
-    assert "| webp |" not in res.stdout.split("row(s) regressed")[1]
+        row = next(line for line in diff.splitlines() if line.startswith(f"| {image} | jpeg | 50 |"))
+        assert "| regressed | bytes +" in row and "%, larger)" in row
+    assert "| webp |" not in diff
+    assert "FAIL: results regressed against the baseline" in res.stdout
 
 
 def test_update_accepts_the_new_results(baseline, tmp_path):
@@ -66,8 +70,14 @@ def test_update_accepts_the_new_results(baseline, tmp_path):
     rows[1] = ",".join(cells)
     (copy / "results.csv").write_text("\n".join(rows) + "\n")
     first = check_baseline(copy, progress=False)
-    assert not first.passed and len(first.regressions) == 1
-    assert first.regressions[0]["problem"].startswith("bytes changed")
+    # Today's file is one byte smaller than the (tampered) baseline's: a change for the better, which
+    # fails the gate all the same (deterministic codec), but is not called a regression.
+    assert not first.passed and len(first.rows) == 1 and first.regressions == []
+    assert first.rows[0]["verdict"] == "changed"
+    assert first.rows[0]["problem"].startswith("bytes -1 B (-0.") and first.rows[0]["problem"].endswith("smaller)")
+    assert "0 regressed (a worse move), 1 changed (better moves only)" in first.text
+    assert "FAIL: results changed against the baseline, all for the better" in first.text
+    assert "regressed against" not in first.text
     updated = check_baseline(copy, update=True, progress=False)
     assert updated.passed
     assert check_baseline(copy, progress=False).passed
@@ -81,9 +91,50 @@ def test_tolerances_apply_to_non_deterministic_codecs():
     new = base.assign(bytes=1005, psnr=30.005)
     tol = Tolerances()
     assert compare(base, new, {"x": False}, tol) == []           # 0.5 % < 1 %, 0.005 dB < 0.01 dB
-    assert compare(base, new, {"x": True}, tol)[0]["problem"] == "bytes changed (deterministic codec)"
-    worse = base.assign(bytes=1000, psnr=29.9)
-    assert "psnr moved by -0.1" in compare(base, worse, {"x": True}, tol)[0]["problem"]
+    [row] = compare(base, new, {"x": True}, tol)                 # deterministic: any byte counts
+    assert (row["problem"], row["verdict"]) == ("bytes +5 B (+0.5 %, larger)", "regressed")
+    worse = base.assign(bytes=1000, psnr=29.95)
+    [row] = compare(base, worse, {"x": True}, tol)
+    assert (row["problem"], row["verdict"]) == ("PSNR -0.05 dB (worse)", "regressed")
+    assert compare(base, base.assign(bytes=1020), {"x": False}, tol)[0]["problem"] == "bytes +20 B (+2 %, larger)"
+
+
+def test_moves_say_which_way_and_only_worse_ones_are_regressions():
+    import pandas as pd
+
+    base = pd.DataFrame([{"image": "a", "codec": "x", "quality": 1, "bytes": 1000, "psnr": 30.0,
+                          "ms_ssim": 0.95, "error": ""}])
+    tol = Tolerances()
+    smaller = compare(base, base.assign(bytes=969), {"x": True}, tol)
+    assert [(r["problem"], r["verdict"]) for r in smaller] == [("bytes -31 B (-3.1 %, smaller)", "changed")]
+    better = compare(base, base.assign(psnr=30.2, ms_ssim=0.96), {"x": False}, tol)
+    assert [(r["problem"], r["verdict"]) for r in better] == [
+        ("PSNR +0.2 dB (better); MS-SSIM +0.01 (better)", "changed")]
+    # Smaller but worse: one worse move makes the row a regression.
+    mixed = compare(base, base.assign(bytes=900, psnr=29.0), {"x": True}, tol)
+    assert [(r["problem"], r["verdict"]) for r in mixed] == [
+        ("bytes -100 B (-10 %, smaller); PSNR -1 dB (worse)", "regressed")]
+    # Regressions are listed first.
+    two = pd.concat([base, base.assign(image="b")], ignore_index=True)
+    rows = compare(two, two.assign(bytes=[990, 1010]), {"x": True}, tol)
+    assert [(r["image"], r["verdict"]) for r in rows] == [("b", "regressed"), ("a", "changed")]
+
+
+def test_a_curve_that_needs_fewer_bits_is_a_change_not_a_regression():
+    import pandas as pd
+
+    from elicbench.check import curve_changes
+
+    qualities = [20, 40, 60, 80]
+    base = pd.DataFrame([{"image": "a", "codec": "x", "quality": q, "bytes": 1000 * (i + 1), "bpp": 0.25 * (i + 1),
+                          "psnr": 28.0 + 2 * i, "ms_ssim": 0.9, "error": ""} for i, q in enumerate(qualities)])
+    tol = Tolerances()
+    [same] = curve_changes(base, base, tol)
+    assert (same["status"], same["failed"]) == ("ok", False)
+    [smaller] = curve_changes(base, base.assign(bpp=base["bpp"] * 0.95), tol)
+    assert smaller["bd_rate_pct"] < -4 and (smaller["status"], smaller["failed"]) == ("changed (better)", True)
+    [larger] = curve_changes(base, base.assign(bpp=base["bpp"] * 1.05), tol)
+    assert larger["bd_rate_pct"] > 4 and (larger["status"], larger["failed"]) == ("regressed", True)
 
 
 def test_not_a_run_directory(tmp_path):
@@ -126,5 +177,5 @@ def test_perturbed_elic_weight_fails(tmp_path):
 
     result = check_baseline(base_dir, elic_models=str(models), progress=False)
     assert not result.passed
-    assert any(r["codec"] == "elic" and r["quality"] == lam for r in result.regressions)
+    assert any(r["codec"] == "elic" and r["quality"] == lam for r in result.rows)
     assert "| kodim01 | elic | 0.0032 |" in result.text
