@@ -58,6 +58,18 @@ def _parse_options(items: Sequence[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _reference_names(dataset: str = "kodak") -> list[str]:
+    """The shipped published curves (elicbench/data/reference/<dataset>/NAME.csv), read from the package
+    data without importing the analysis modules (help must stay fast)."""
+    from importlib import resources
+
+    try:
+        folder = resources.files("elicbench").joinpath("data", "reference", dataset)
+        return sorted(e.name[:-4] for e in folder.iterdir() if e.name.endswith(".csv"))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="elicbench",
@@ -97,19 +109,29 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--offline", action="store_true", help="never download a dataset")
 
+    refs = _reference_names()
     rep = sub.add_parser("report", help="BD-rate / BD-quality tables (Markdown, CSV, HTML)",
                          description="BD-rate and BD-quality of every codec against an anchor, from one or "
-                                     "more run directories: a Markdown table on stdout, bdrate.csv and a "
-                                     "self-contained report.html in the output directory.")
-    rep.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
+                                     "more run directories. Prints the Markdown table on stdout and writes, "
+                                     "into --out (default: the first RUN_DIR): bdrate.csv (the table), "
+                                     "report.md (the Markdown report), report.html (self-contained: tables, "
+                                     "RD and timing plots, manifest summary, visual comparison) and "
+                                     "visual_<dataset>.png (the comparison crops; not with --no-visual).",
+                         epilog="Published reference curves (Kodak; sources in elicbench/data/reference/kodak/"
+                                f"SOURCE.md): {', '.join(refs) or 'none found'}. Use them as --with-ref "
+                                "NAME,... or --anchor ref:NAME.")
+    rep.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR",
+                     help="a run directory, or a folder holding run directories")
     rep.add_argument("--anchor", metavar="CODEC|ref:NAME",
                      help="anchor codec label, or a published curve such as ref:vtm (default: jpeg)")
     rep.add_argument("--metric", choices=["psnr", "ms_ssim_db"], default="psnr", help="quality axis (default psnr)")
     rep.add_argument("--method", choices=["pchip", "akima", "cubic"], default="pchip",
                      help="interpolation: pchip (JVET CTC, default), akima, cubic (classic Bjøntegaard)")
     rep.add_argument("--with-ref", type=_csv_list, default=[], metavar="NAME,...",
-                     help="add published reference curves, e.g. vtm,elic-paper")
-    rep.add_argument("--out", type=Path, metavar="DIR", help="where bdrate.csv/report.html go (default: first run dir)")
+                     help=f"add published reference curves: {', '.join(refs) or 'none found'}")
+    rep.add_argument("--out", type=Path, metavar="DIR",
+                     help="where bdrate.csv, report.md, report.html and visual_<dataset>.png go "
+                          "(default: the first RUN_DIR)")
     rep.add_argument("--target-bpp", type=float, default=0.5, metavar="BPP",
                      help="bpp for the visual comparison crops (default 0.5)")
     rep.add_argument("--no-visual", action="store_true", help="skip the visual comparison (no re-encoding)")

@@ -1,7 +1,8 @@
-"""What `elicbench list` shows: every codec (available or why not, versions, options, default
-sweep) and every dataset (where it would be found now)."""
+"""What `elicbench list` shows: every codec (available or why not, deterministic or not, versions,
+options, default sweep) and every dataset (where it would be found now, or how to get it)."""
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 
@@ -33,13 +34,19 @@ def codec_table() -> list[dict[str, Any]]:
     return rows
 
 
+DETERMINISM_NOTE = ("deterministic: the same image, settings and library versions (for elic also the same "
+                    "numerics settings) give byte-identical files, so `elicbench check` requires identical bytes; "
+                    "for the others it allows --bytes-tolerance")
+
+
 def render_listing() -> str:
     from .datasets import describe_datasets
 
-    lines = ["Codecs:"]
+    lines = ["Codecs:", f"  {'':5} {'name':<11} {'deterministic':<13}  summary"]
     for row in codec_table():
         mark = "yes" if row["available"] else "no "
-        lines.append(f"  [{mark}] {row['name']:<11} {row['summary']}")
+        determinism = "yes" if row["deterministic"] else ("no" if row["summary"] else "?")
+        lines.append(f"  [{mark}] {row['name']:<11} {determinism:<13}  {row['summary']}")
         if not row["available"]:
             lines.append(f"        not available: {row['reason']}")
             continue
@@ -47,13 +54,27 @@ def render_listing() -> str:
             lines.append("        versions: " + ", ".join(f"{k} {v}" for k, v in row["versions"].items()))
         if row["options"]:
             lines.append("        options:  " + ", ".join(f"{k}={v}" for k, v in row["options"].items()))
-        lines.append(f"        {row['quality']}: {' '.join(row['qualities'])}"
-                     + ("" if row["deterministic"] else "   (output may vary between runs)"))
+        lines.append(f"        {row['quality']}: {' '.join(row['qualities'])}")
+    lines += textwrap.wrap(f"({DETERMINISM_NOTE})", width=110, initial_indent="  ", subsequent_indent="   ",
+                           break_on_hyphens=False)
     lines.append("")
     lines.append("Datasets:")
     for d in describe_datasets():
         lines.append(f"  {d['name']:<8} {d.get('description', '')}")
-        where = d.get("location") if d.get("present") else None
-        lines.append(f"           {where or 'not present: ' + str(d.get('origin') or 'elicbench fetch ' + d['name'])}")
+        lines.append(f"           {_dataset_state(d)}")
     lines.append("  DIR      any directory of images (png, jpg, ppm, tif, ...), sorted by name")
     return "\n".join(lines)
+
+
+def _dataset_state(d: dict[str, Any]) -> str:
+    """Where a dataset is, or what is missing and how to get it."""
+    name = d["name"]
+    if d.get("present"):
+        return f"{d['location']} ({d['source']})" if d.get("source") not in (None, "", d.get("location")) \
+            else str(d["location"])
+    get = (f"get it with `elicbench fetch {name}` ({d.get('origin') or 'download'}), or set ELICBENCH_DATA=DIR "
+           f"with the files in DIR/{name}/")
+    if d.get("location"):
+        missing = d.get("missing") or []
+        return f"incomplete at {d['location']} ({d['source']}): {len(missing)} file(s) missing; {get}"
+    return f"not present: {get}"

@@ -80,7 +80,9 @@ class KodakDataset(NamedDataset):
                        {"expected_sha256": dict(self.sha256)})
 
     def origin(self) -> str:
-        return "download: " + " or ".join(f"{u}/kodimNN.png" for u in self.base_urls)
+        others = len(self.base_urls) - 1
+        mirrors = "" if not others else " or a mirror" if others == 1 else f" or {others} mirrors"
+        return f"download: {self.base_urls[0]}/kodimNN.png{mirrors}"
 
     def by_hand(self) -> str:
         return (f"download kodim01.png .. kodim24.png from {self.base_urls[0]}/ into {cache_dir('kodak')}/ "
