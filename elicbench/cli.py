@@ -318,6 +318,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
     errs: list[type[BaseException]] = [UsageError, BadCodecInput, CodecUnavailable, DatasetError,
                                        UnknownNameError, RunError, FileNotFoundError]
     for mod, name in (("distributed", "SchedulerError"), ("check", "CheckError"),
+                      ("rundir", "OutDirError"), ("manifest", "ManifestError"),
                       ("analysis.runs", "RunDirError"), ("analysis.reference", "UnknownReferenceError"),
                       ("report.table", "ReportInputError"),
                       ("codecs.elic.train", "TrainingError")):

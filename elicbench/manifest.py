@@ -81,7 +81,10 @@ def platform_info() -> dict[str, Any]:
 def base_manifest(command: list[str] | None = None) -> dict[str, Any]:
     from . import tfenv
 
+    from .rundir import RUN_FORMAT
+
     return {
+        "format": RUN_FORMAT,  # marks the folder as an elicbench run directory (elicbench.rundir)
         "elicbench_version": __version__,
         "elicbench_commit": git_commit(),
         "command": command if command is not None else list(sys.argv),
@@ -103,5 +106,23 @@ def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+class ManifestError(ValueError):
+    """A manifest.json that cannot be read as one (exit code 2); the message names the file."""
+
+
 def read_manifest(path: Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
+    """A run's manifest.json as a dict; ManifestError (one line) when it is unreadable, not JSON,
+    or not a JSON object."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: cannot read it ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"{path}: not valid JSON ({exc}); is it a manifest.json written by elicbench?") from None
+    if not isinstance(data, dict):
+        raise ManifestError(f"{path}: expected a JSON object, got {type(data).__name__}; "
+                            "is it a manifest.json written by elicbench?")
+    return data

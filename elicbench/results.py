@@ -111,6 +111,18 @@ def read_rows(path: Path) -> list[dict[str, str]]:
     return [r for r in rows if r.get("image") and None not in r]
 
 
+def is_done_row(row: dict[str, Any]) -> bool:
+    """Whether a results.csv row (from :func:`read_rows`) is a finished job that ``--resume`` keeps:
+    no error, a value for every column of the header (a row with fewer fields is damaged, not
+    done) and a finite bpp. Anything else is re-run and its row replaced."""
+    if any(v is None for v in row.values()) or row.get("error"):
+        return False
+    try:
+        return math.isfinite(float(row.get("bpp") or "nan"))
+    except ValueError:
+        return False
+
+
 def rewrite_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     """Atomically replace results.csv with ``rows`` (used by --resume to drop failed rows)."""
     path = Path(path)

@@ -22,8 +22,9 @@ from .codecs import Codec, CodecUnavailable, format_quality, get_codec
 from .datasets.base import Dataset
 from .jobs import CodecSpec, Job, run_job
 from .manifest import base_manifest, now_iso, read_manifest, write_manifest
-from .results import (MANIFEST_FILE, RESULTS_FILE, ResultsWriter, job_key, read_rows, rewrite_rows,
+from .results import (MANIFEST_FILE, RESULTS_FILE, ResultsWriter, is_done_row, job_key, read_rows, rewrite_rows,
                       write_summary)
+from .rundir import RunDirLock, check_out_dir, close_inherited_locks, is_run_dir, make_out_dir
 
 
 class RunError(Exception):
@@ -136,11 +137,45 @@ def make_executor(workers: int, scheduler: str | None = None) -> Iterator[Execut
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(_start_method()))
+    ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(_start_method()),
+                             initializer=_worker_init, initargs=(os.getpid(),))
     try:
         yield ex
     finally:
         ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Runs first in every pool worker: the worker ends when the run's main process ends, however
+    it ends (kill -9 included), instead of living on under PID 1.
+
+    Linux: the kernel sends SIGKILL when the parent dies (prctl PR_SET_PDEATHSIG). Everywhere: a
+    daemon thread checks every half second that the parent is still the one that started us.
+    The worker also closes its inherited copy of the run directory's lock (see ``rundir``).
+    """
+    import signal
+    import threading
+
+    close_inherited_locks()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            PR_SET_PDEATHSIG = 1
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watchdog below still applies
+    if os.getppid() != parent_pid:  # the parent died before the above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="elicbench-parent-watchdog", daemon=True).start()
 
 
 def _start_method() -> str:
@@ -227,18 +262,39 @@ def run_benchmark(config: RunConfig) -> RunOutcome:
 def run_planned(dataset: Dataset, codecs, run_dir: Path, *, jobs: int | None = None, resume: bool = False,
                 repeats: int = 1, target_bpp: Sequence[float] | None = None, scheduler: str | None = None,
                 progress: bool = True, command: list[str] | None = None, limit: int | None = None) -> RunOutcome:
-    """Run ``codecs`` (from :func:`make_codecs`) over ``dataset`` into ``run_dir``."""
+    """Run ``codecs`` (from :func:`make_codecs`) over ``dataset`` into ``run_dir``.
+
+    ``run_dir`` must be new, empty or a run directory, and is locked for the run's life: a second
+    run into it fails at once with :class:`elicbench.rundir.RunDirBusy` (see ``elicbench.rundir``).
+    """
+    run_dir = Path(run_dir)
+    check_out_dir(run_dir)
+    if resume and not (run_dir / RESULTS_FILE).exists():
+        raise RunError(f"--resume: no {RESULTS_FILE} in {run_dir} to resume")
+    make_out_dir(run_dir)
+    with RunDirLock(run_dir, command if command is not None else list(sys.argv)):
+        return _run_locked(dataset, codecs, run_dir, jobs=jobs, resume=resume, repeats=repeats,
+                           target_bpp=target_bpp, scheduler=scheduler, progress=progress, command=command,
+                           limit=limit)
+
+
+def _run_locked(dataset: Dataset, codecs, run_dir: Path, *, jobs: int | None, resume: bool, repeats: int,
+                target_bpp: Sequence[float] | None, scheduler: str | None, progress: bool,
+                command: list[str] | None, limit: int | None) -> RunOutcome:
     results_path = run_dir / RESULTS_FILE
     done_keys: set = set()
     if resume:
+        # Checked again under the lock: another run may have changed the folder meanwhile.
         if not results_path.exists():
             raise RunError(f"--resume: no {RESULTS_FILE} in {run_dir} to resume")
-        kept = [r for r in read_rows(results_path) if not r.get("error")]
-        rewrite_rows(results_path, kept)  # failed jobs are re-run, never duplicated
+        if not is_run_dir(run_dir):
+            raise RunError(f"--resume: {run_dir} is not an elicbench run directory ({RESULTS_FILE} is not ours)")
+        # Failed and incomplete rows (fewer fields than the header, no bpp) are re-run, never duplicated.
+        kept = [r for r in read_rows(results_path) if is_done_row(r)]
+        rewrite_rows(results_path, kept)
         done_keys = {job_key(r) for r in kept}
     elif results_path.exists() and results_path.stat().st_size > 0:
         raise RunError(f"{run_dir} already holds results; use --resume to continue it or --out for a new run")
-    run_dir.mkdir(parents=True, exist_ok=True)
 
     workers = jobs or os.cpu_count() or 1
     threads = max(1, (os.cpu_count() or 1) // workers) if not scheduler else 1
@@ -248,7 +304,7 @@ def run_planned(dataset: Dataset, codecs, run_dir: Path, *, jobs: int | None = N
     manifest_path = run_dir / MANIFEST_FILE
     manifest = base_manifest(command)
     if resume and manifest_path.exists():
-        previous = read_manifest(manifest_path)
+        previous = read_manifest(manifest_path)  # ManifestError (exit 2) when corrupt
         manifest["resumed_from"] = {k: previous.get(k) for k in ("started", "finished", "status", "command")}
     manifest["dataset"] = dataset_manifest(dataset)
     manifest["run"] = {"jobs": len(all_jobs), "workers": workers, "threads_per_job": threads,

@@ -44,3 +44,13 @@ if "test-crash" not in CODECS:
             if quality == 13:
                 raise CodecError("refusing quality 13 on purpose")
             return super().encode(image, quality)
+
+    @register_codec("test-slow")
+    class SlowEncode(_PNGish):
+        """Sleeps (without using the CPU) before encoding: keeps workers busy for process tests."""
+
+        def encode(self, image, quality):
+            import time
+
+            time.sleep(float(os.environ.get("ELICBENCH_TEST_SLOW_S", "30")))
+            return super().encode(image, quality)

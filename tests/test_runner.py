@@ -98,3 +98,18 @@ def test_existing_run_is_not_overwritten(tmp_path):
 def test_qualities_for_unlisted_codec_is_an_error(tmp_path):
     with pytest.raises(RunError, match="not in --codecs"):
         _run(tmp_path, dataset="kodak", codecs=["jpeg"], qualities={"webp": [50]})
+
+
+def test_a_short_row_is_not_done_on_resume(tmp_path):
+    """A row with fewer fields than the header (damaged file) is re-run by --resume, not kept."""
+    kw = dict(dataset="kodak", codecs=["jpeg"], qualities={"jpeg": [30, 60]}, limit=1)
+    outcome = _run(tmp_path, **kw)
+    path = outcome.run_dir / "results.csv"
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    short = ",".join(lines[2].split(",")[: header.index("bpp")])   # cut before bpp, newline kept
+    path.write_text("\n".join([lines[0], lines[1], short]) + "\n")
+    _run(tmp_path, resume=True, **kw)
+    rows = read_rows(path)
+    assert len(rows) == 2 and sorted(r["quality"] for r in rows) == ["30", "60"]
+    assert all(r["bpp"] and r["error"] == "" for r in rows)
