@@ -480,3 +480,41 @@ def test_offline_fetch_from_the_command_line(isolated_env, tmp_path):
     assert len(lines) == 1 and len(lines[0]) < 600, res.stderr
     assert lines[0].startswith("elicbench fetch: error: cannot download kodak") and "ELICBENCH_DATA" in lines[0]
     assert not isolated_env.exists()
+
+
+def test_an_untrusted_tls_certificate_fails_at_once(tmp_path, slow_backoff):
+    """A certificate the system does not trust (here self-signed) will not pass on a retry either."""
+    import shutil
+    import ssl
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a self-signed certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    hits = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            hits.append(self.path)
+            self.send_error(404)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        url = f"https://127.0.0.1:{httpd.server_address[1]}/f.bin"
+        error, elapsed = within(10, lambda: download_file(url, tmp_path / "d" / "f.bin", progress=False))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert isinstance(error, DownloadError) and not isinstance(error, HostUnreachableError), error
+    assert "TLS certificate not accepted" in str(error) and elapsed < 5
+    assert hits == []
