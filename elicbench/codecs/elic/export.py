@@ -78,8 +78,10 @@ def read_model_info(path: str | Path) -> dict[str, Any]:
         raise CodecUnavailable(f"{meta_path} has model format version {info.get('format_version')}; "
                                f"this elicbench reads up to {MODEL_FORMAT_VERSION}: upgrade elicbench")
     lmbda = info.get("lambda")
-    if lmbda is not None and not (isinstance(lmbda, (int, float)) and lmbda > 0):
-        raise CodecUnavailable(f"{meta_path}: lambda must be a positive number, got {lmbda!r}")
+    # bool is an int in Python: "lambda": true must not run as λ = 1.
+    if lmbda is not None and (isinstance(lmbda, bool) or not isinstance(lmbda, (int, float))
+                              or not (0 < lmbda < float("inf"))):
+        raise CodecUnavailable(f"{meta_path}: lambda must be a positive number, got {json.dumps(lmbda)}")
     return info
 
 
@@ -201,13 +203,16 @@ def _read_weights(path: Path, info: dict[str, Any]) -> tuple[ELICConfig, list[np
         count = int(spec["count"])
     except (KeyError, TypeError, ValueError) as exc:
         raise CodecUnavailable(f"{path / MODEL_JSON}: bad model description ({exc})") from None
+    import zlib
+
     weights_path = path / spec.get("file", WEIGHTS_FILE)
     try:
         with np.load(weights_path) as npz:
             arrays = [npz[f"w{i:04d}"].astype(np.float32) for i in range(count)]
             tables = {key: npz[key] for key in ("z_cdf", "z_cdf_offset")}
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise CodecUnavailable(f"cannot read ELIC weights {weights_path}: {exc}") from None
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise CodecUnavailable(f"cannot read ELIC weights {weights_path}: {exc} (truncated or corrupt? "
+                               "re-export or copy the model again)") from None
     mid = model_id(config, arrays, tables)
     if mid.hex() != info.get("model_id"):
         raise CodecUnavailable(f"{weights_path} does not match {path / MODEL_JSON}: model id {mid.hex()} "
