@@ -247,10 +247,19 @@ class ELICCodec(Codec):
         return _runner(self._entry(quality)).compress(image, tile=self.settings["tile"])
 
     def decode(self, data: bytes) -> np.ndarray:
+        """A file is untrusted: its header is checked before the model is even loaded, the rest by
+        the runner (``runner`` module docstring); every refusal is a CodecError."""
         header = container.unpack(data)
         entry = self._by_id.get(header.model_id.hex())
         if entry is None:
             known = ", ".join(f"{e.info.get('model_id')} (lambda {format_quality(e.lmbda)})" for e in self.models)
             raise CodecError(f"this ELIC file was encoded with model {header.model_id.hex()}, which is not among "
                              f"the models in use ({self.source}: {known})")
-        return _runner(entry).decompress(data)
+        limit = self.settings["max_megapixels"]
+        megapixels = header.height * header.width / 1e6
+        if limit and megapixels > limit:
+            raise CodecError(
+                f"this ELIC file holds a {header.width}x{header.height} image ({megapixels:.1f} MP), above this "
+                f"codec's max_megapixels={format_quality(limit)}; raise the limit with -o elic.max_megapixels=N "
+                "to decode it if the memory is there")
+        return _runner(entry).decompress(data, max_pixels=int(limit * 1e6) if limit else None)

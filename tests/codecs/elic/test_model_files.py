@@ -3,7 +3,6 @@
 zipfile/zlib error or a model that runs at the wrong rate point."""
 from __future__ import annotations
 
-import json
 import random
 import shutil
 
