@@ -15,6 +15,13 @@ A row with a worse move (larger file, lower PSNR or MS-SSIM, missing or failed) 
 whose moves are all improvements is *changed*. Likewise a codec's curve is regressed when its BD-rate
 rose and changed when it fell.
 
+Rows that failed in the baseline are not compared: when they fail again they are listed apart
+("still failing", not a regression), and when they now succeed they are listed as fixed; neither
+fails the gate. A baseline whose manifest records no SHA-256 for some images (hand-made, or an image
+unreadable then) is still checked, with a warning naming those images at the top of the output and
+beside PASS/FAIL: their files could not be verified as the baseline's (``--update`` records the
+hashes). A manifest.json that is not a JSON object of the expected shape is a CheckError (exit 2).
+
 Library versions that differ from the baseline's manifest are reported first: they are the
 usual reason for a changed file. ``update=True`` replaces the baseline with the new run, on purpose.
 """
@@ -56,6 +63,9 @@ class CheckResult:
     new_run: Path | None = None
     wall_s: float = 0.0
     curves: list[dict[str, Any]] = field(default_factory=list)     # see curve_changes
+    still_failing: list[dict[str, Any]] = field(default_factory=list)  # failed in both runs (see failed_in_baseline)
+    fixed: list[dict[str, Any]] = field(default_factory=list)          # failed in the baseline, succeed now
+    unverified_images: list[str] = field(default_factory=list)     # no SHA-256 in the baseline's manifest
 
     @property
     def regressions(self) -> list[dict[str, Any]]:
@@ -94,8 +104,26 @@ def _version_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return changes
 
 
+def _check_manifest_shape(manifest: dict[str, Any]) -> None:
+    """CheckError (one line) unless the parts check reads have the shape elicbench writes."""
+    where = "baseline manifest.json"
+    dataset = manifest.get("dataset")
+    if not isinstance(dataset, dict):
+        raise CheckError(f"{where} records no dataset (expected an object under 'dataset')")
+    images = dataset.get("images", [])
+    if not isinstance(images, list) or not all(isinstance(im, dict) and "name" in im for im in images):
+        raise CheckError(f"{where}: 'dataset.images' must be a list of objects with a 'name'")
+    codecs = manifest.get("codecs")
+    if not isinstance(codecs, dict) or not all(isinstance(i, dict) and isinstance(i.get("name"), str)
+                                               for i in codecs.values()):
+        raise CheckError(f"{where}: 'codecs' must map each codec label to an object with its 'name'")
+
+
 def _replay_dataset(manifest: dict[str, Any], image_names: list[str]):
-    """The baseline's images, found again by dataset name and verified by SHA-256."""
+    """The baseline's images, found again by dataset name and verified by SHA-256.
+
+    Returns the dataset and the names of the images the manifest records no SHA-256 for (they
+    cannot be verified; the caller warns)."""
     from .datasets import file_sha256, resolve_dataset
     from .datasets.base import Dataset
 
@@ -109,10 +137,20 @@ def _replay_dataset(manifest: dict[str, Any], image_names: list[str]):
     if missing:
         raise CheckError(f"baseline images not found in dataset {name!r}: {', '.join(missing)}")
     hashes = {im["name"]: im.get("sha256") for im in info.get("images", [])}
-    changed = [n for n in image_names if hashes.get(n) and file_sha256(by_name[n].path) != hashes[n]]
+    unverified = [n for n in image_names if not hashes.get(n)]
+    changed = []
+    for n in image_names:
+        if not hashes.get(n):
+            continue
+        try:
+            if file_sha256(by_name[n].path) != hashes[n]:
+                changed.append(n)
+        except OSError as exc:
+            raise CheckError(f"baseline image {n}: cannot read {by_name[n].path} ({exc.strerror or exc})") from None
     if changed:
         raise CheckError(f"images differ from the baseline's (SHA-256): {', '.join(changed)}")
-    return Dataset(dataset.name, [by_name[n] for n in image_names], dataset.source, dataset.root, dataset.info)
+    return (Dataset(dataset.name, [by_name[n] for n in image_names], dataset.source, dataset.root, dataset.info),
+            unverified)
 
 
 def _fmt(v: float, spec: str) -> str:
@@ -161,12 +199,12 @@ def compare(baseline, new, deterministic: dict[str, bool], tol: Tolerances) -> l
     out = []
     for r in merged.to_dict("records"):
         moves: list[tuple[str, bool]] = []          # (text, worse)
+        if r.get("error_base"):
+            continue  # failed in the baseline: nothing to compare (see failed_in_baseline)
         if r["_merge"] != "both":
             moves.append(("missing in the new run", True))
         elif r.get("error_new"):
             moves.append((f"failed: {r['error_new']}", True))
-        elif r.get("error_base"):
-            continue  # failed in the baseline too: nothing to compare
         else:
             b0, b1 = _num(r["bytes_base"]), _num(r["bytes_new"])
             if deterministic.get(r["codec"], False):
@@ -186,6 +224,20 @@ def compare(baseline, new, deterministic: dict[str, bool], tol: Tolerances) -> l
                         "verdict": REGRESSED if any(worse for _, worse in moves) else CHANGED})
     out.sort(key=lambda row: row["verdict"] != REGRESSED)   # regressions first, otherwise in baseline order
     return out
+
+
+def failed_in_baseline(baseline, new) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows that failed in the baseline, split into (still failing, fixed). Neither is a regression:
+    a row that failed before and fails again has not regressed, and is listed apart."""
+    keys = ["image", "codec", "quality"]
+    failed = baseline[baseline["error"] != ""]
+    merged = failed.merge(new, on=keys, how="left", suffixes=("_base", "_new"), indicator=True)
+    still, fixed = [], []
+    for r in merged.to_dict("records"):
+        row = {"image": r["image"], "codec": r["codec"], "quality": r["quality"], "error_base": r["error_base"],
+               "error_new": r.get("error_new") if r["_merge"] == "both" else "missing in the new run"}
+        (still if row["error_new"] else fixed).append(row)
+    return still, fixed
 
 
 def curve_changes(baseline, new, tol: Tolerances) -> list[dict[str, Any]]:
@@ -227,7 +279,8 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
     for f in (RESULTS_FILE, MANIFEST_FILE):
         if not (baseline_dir / f).exists():
             raise CheckError(f"{baseline_dir} is not a run directory: {f} is missing")
-    base_manifest = read_manifest(baseline_dir / MANIFEST_FILE)
+    base_manifest = read_manifest(baseline_dir / MANIFEST_FILE)  # ManifestError (exit 2) when not JSON/an object
+    _check_manifest_shape(base_manifest)
     try:
         base = load_results(baseline_dir / RESULTS_FILE)
     except ResultsFileError as exc:
@@ -235,7 +288,7 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
     if base["target_bpp"].notna().any():
         raise CheckError("rate-matched runs (--target-bpp) cannot be used as a baseline")
     images = list(dict.fromkeys(base["image"]))
-    dataset = _replay_dataset(base_manifest, images)
+    dataset, unverified = _replay_dataset(base_manifest, images)
 
     codecs = []
     setting_changes = []
@@ -263,12 +316,20 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
 
     deterministic = {label: bool(info.get("deterministic")) for label, info in base_manifest["codecs"].items()}
     rows = compare(base, new, deterministic, tolerances)
+    still_failing, fixed = failed_in_baseline(base, new)
     curves = curve_changes(base, new, tolerances)
     versions = setting_changes + _version_changes(base_manifest, new_manifest)
     failed_curves = [c for c in curves if c["failed"]]
     passed = not rows and not failed_curves
 
     lines = []
+    unverified_note = ""
+    if unverified:
+        shown = ", ".join(unverified[:10]) + (f" and {len(unverified) - 10} more" if len(unverified) > 10 else "")
+        unverified_note = (f"{len(unverified)} image(s) NOT VERIFIED: the baseline's manifest.json records no "
+                           f"SHA-256 for {shown}, so their files could not be checked against the baseline's "
+                           "(a difference below may be a different file; --update records the hashes)")
+        lines += [f"WARNING: {unverified_note}.", ""]
     if versions:
         lines.append("Codec settings or library versions differ from the baseline's (a likely cause of changes):")
         lines += [f"  {v}" for v in versions]
@@ -291,16 +352,26 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
             lines.append(f"| {r['image']} | {r['codec']} | {r['quality']:g} | {_fmt(r['bytes_base'], '.0f')} -> "
                          f"{_fmt(r['bytes_new'], '.0f')} | {_fmt(r['psnr_base'], '.3f')} -> "
                          f"{_fmt(r['psnr_new'], '.3f')} | {r['verdict']} | {r['problem']} |")
+    if still_failing or fixed:
+        lines.append("")
+    if still_failing:
+        lines.append(f"{len(still_failing)} row(s) failed in the baseline and fail again (not regressions):")
+        lines += [f"  {r['image']} {r['codec']} q={r['quality']:g}: {r['error_new']}" for r in still_failing]
+    if fixed:
+        lines.append(f"{len(fixed)} row(s) failed in the baseline and succeed now (not compared):")
+        lines += [f"  {r['image']} {r['codec']} q={r['quality']:g} (was: {r['error_base']})" for r in fixed]
     lines.append("")
     accept = "run with --update to accept them on purpose"
     if passed:
-        lines.append("PASS: no change against the baseline.")
+        lines.append("PASS: no change against the baseline." + (f" WARNING: {unverified_note}." if unverified else ""))
     elif n_worse or any(c["status"] != f"{CHANGED} (better)" for c in failed_curves):
         lines.append(f"FAIL: results regressed against the baseline ({accept}).")
     else:
         lines.append("FAIL: results changed against the baseline, all for the better; the gate fails on any "
                      "change (bytes of deterministic codecs must stay identical, the rest within the "
                      f"tolerances): {accept}.")
+    if unverified and not passed:
+        lines.append(f"WARNING: {unverified_note}.")
     if update:
         for f in (RESULTS_FILE, SUMMARY_FILE, MANIFEST_FILE):
             shutil.copy2(Path(out) / f, baseline_dir / f)
@@ -309,4 +380,5 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
     if tmp is not None:
         shutil.rmtree(tmp, ignore_errors=True)
         out = None
-    return CheckResult(passed, "\n".join(lines), rows, versions, out, time.monotonic() - t0, curves)
+    return CheckResult(passed, "\n".join(lines), rows, versions, out, time.monotonic() - t0, curves,
+                       still_failing, fixed, unverified)

@@ -179,3 +179,79 @@ def test_perturbed_elic_weight_fails(tmp_path):
     assert not result.passed
     assert any(r["codec"] == "elic" and r["quality"] == lam for r in result.rows)
     assert "| kodim01 | elic | 0.0032 |" in result.text
+
+
+def test_rows_that_failed_in_the_baseline_and_fail_again_are_not_regressions(tmp_path):
+    import fake_codecs  # noqa: F401  (registers test-fail: quality 13 fails)
+
+    out = tmp_path / "base"
+    outcome = run_benchmark(RunConfig(dataset="kodak", codecs=["test-fail"], qualities={"test-fail": [12, 13]},
+                                      limit=1, out=out, jobs=1, progress=False))
+    assert len(outcome.failures) == 1
+    result = check_baseline(out, jobs=1, progress=False)
+    assert result.passed, result.text
+    assert result.regressions == [] and [r["quality"] for r in result.still_failing] == [13]
+    assert "1 row(s) failed in the baseline and fail again (not regressions)" in result.text
+    assert "refusing quality 13" in result.text
+
+
+def test_failed_in_baseline_splits_still_failing_and_fixed():
+    import pandas as pd
+
+    from elicbench.check import failed_in_baseline
+
+    base = pd.DataFrame([{"image": "a", "codec": "x", "quality": q, "bytes": 1000.0, "psnr": 30.0,
+                          "ms_ssim": 0.95, "error": e} for q, e in ((1, "boom"), (2, "boom"), (3, ""))])
+    new = base.assign(error=["boom again", "", ""])
+    assert compare(base, new, {"x": True}, Tolerances()) == []
+    still, fixed = failed_in_baseline(base, new)
+    assert [(r["quality"], r["error_new"]) for r in still] == [(1, "boom again")]
+    assert [r["quality"] for r in fixed] == [2]
+    # A row that newly fails is still a regression.
+    worse = compare(base, base.assign(error=["boom", "boom", "new failure"]), {"x": True}, Tolerances())
+    assert [(r["quality"], r["verdict"]) for r in worse] == [(3, "regressed")]
+
+
+def test_a_baseline_without_image_hashes_is_checked_with_a_warning(baseline, tmp_path):
+    import shutil
+
+    copy = tmp_path / "baseline"
+    shutil.copytree(baseline, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for im in manifest["dataset"]["images"]:
+        del im["sha256"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    result = check_baseline(copy, jobs=1, progress=False)
+    assert result.passed
+    assert result.unverified_images == ["kodim01", "kodim02"]
+    assert result.text.startswith("WARNING: 2 image(s) NOT VERIFIED")
+    assert "PASS: no change against the baseline. WARNING: 2 image(s) NOT VERIFIED" in result.text
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '"a string"', '{"dataset": 3, "codecs": {}}',
+                                  '{"dataset": {"name": "kodak", "images": []}, "codecs": {"jpeg": 1}}'])
+def test_a_corrupt_baseline_manifest_is_a_one_line_usage_error(baseline, tmp_path, capsys, text):
+    import shutil
+
+    from elicbench.cli import main
+
+    copy = tmp_path / "baseline"
+    shutil.copytree(baseline, copy)
+    (copy / "manifest.json").write_text(text)
+    assert main(["check", "--baseline", str(copy), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("elicbench check: error:") and "manifest.json" in err[0], err
+
+
+def test_resume_with_a_corrupt_manifest_is_a_one_line_usage_error(baseline, tmp_path, capsys):
+    import shutil
+
+    from elicbench.cli import main
+
+    copy = tmp_path / "run"
+    shutil.copytree(baseline, copy)
+    (copy / "manifest.json").write_text("[]")
+    rc = main(["run", "--dataset", "kodak", "--codecs", "jpeg", "--qualities", "jpeg=20", "--limit", "1",
+               "--out", str(copy), "--resume", "--no-progress", "--jobs", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "manifest.json" in err[0] and "JSON object" in err[0], err
