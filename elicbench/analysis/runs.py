@@ -89,9 +89,27 @@ def find_runs(paths: Iterable[str | Path]) -> list[Run]:
     return [load_run(p) for p in found]
 
 
+DEMO_SOURCE = "demo weights"  # what the elic codec records as its models_source for the bundled weights
+
+
+def series_name(label: str, described: dict[str, Any] | None) -> str:
+    """The name a reader sees for a codec's results: the ``display_name`` its run recorded (e.g.
+    ``elic (demo weights)``), else the label. Runs written before display names were recorded
+    still name the demo weights as such."""
+    described = described or {}
+    name = described.get("display_name")
+    if isinstance(name, str) and name:
+        return name
+    if described.get("models_source") == DEMO_SOURCE:
+        return f"{label} ({DEMO_SOURCE})"
+    return label
+
+
 def combined_results(runs: Iterable[Run]) -> "pandas.DataFrame":
-    """All runs' results in one table, with a ``run`` column (the run directory) and
-    ``codec_label`` (the codec label as the run wrote it, the key of its manifest's ``codecs``).
+    """All runs' results in one table, with a ``run`` column (the run directory),
+    ``codec_label`` (the codec label as the run wrote it, the key of its manifest's ``codecs``),
+    ``plot_colour`` (the colour the codec asked for, or None) and ``codec`` set to the name a
+    reader sees (``series_name``: demo weights are always named as such).
 
     When the same codec label appears for the same dataset in more than one run (two JPEG runs
     with different library versions, say), each is renamed ``label (run-dir-name)`` so their
@@ -104,11 +122,14 @@ def combined_results(runs: Iterable[Run]) -> "pandas.DataFrame":
     for run in runs:
         df = run.results.copy()
         df["run"] = str(run.path)
+        described = run.manifest.get("codecs") if isinstance(run.manifest.get("codecs"), dict) else {}
+        df["codec_label"] = df["codec"]  # the label as its run wrote it (its manifest's key)
+        df["codec"] = [series_name(c, described.get(c)) for c in df["codec"]]
+        df["plot_colour"] = [(described.get(c) or {}).get("plot_colour") for c in df["codec_label"]]
         frames.append(df)
     if not frames:
         raise RunDirError("no runs given")
     df = pd.concat(frames, ignore_index=True)
-    df["codec_label"] = df["codec"]  # the label as its run wrote it (its manifest's key)
     owners = df.groupby(["dataset", "codec"])["run"].nunique()
     clashing = {key for key, n in owners.items() if n > 1}
     if clashing:

@@ -112,6 +112,9 @@ class Codec(ABC):
     options: ClassVar[dict[str, Option]] = {}
     #: One line for `elicbench list`.
     summary: ClassVar[str] = ""
+    #: Colour of this codec's curves in plots (a matplotlib colour), recorded in the manifest so
+    #: that plots, which read only run directories, draw it the same everywhere. None: picked from the label.
+    plot_colour: ClassVar[str | None] = None
 
     def __init__(self, **settings: Any):
         unknown = set(settings) - set(self.options)
@@ -148,6 +151,12 @@ class Codec(ABC):
         return f"{self.name}[{','.join(changed)}]" if changed else self.name
 
     @property
+    def display_name(self) -> str:
+        """What a reader sees in tables and legends; the label unless the codec says more
+        (ELIC names its models: ``elic (demo weights)``)."""
+        return self.label
+
+    @property
     def settings_text(self) -> str:
         """All output-changing settings, canonical, for the results' ``codec_settings`` column."""
         return ";".join(f"{k}={v}" for k, v in sorted(self.identity_settings.items()))
@@ -175,6 +184,8 @@ class Codec(ABC):
         return {
             "name": self.name,
             "label": self.label,
+            "display_name": self.display_name,
+            "plot_colour": self.plot_colour,
             "settings": dict(self.settings),
             "changed_settings": self.changed_settings,
             "settings_text": self.settings_text,

@@ -64,6 +64,10 @@ def build_report(runs: Sequence[Run], *, anchor: str | None = None, metric: str 
     out.mkdir(parents=True, exist_ok=True)
 
     datasets = sorted(df["dataset"].unique())
+    # `--anchor elic` names the codec as its run labelled it; tables show its display name.
+    shown_as = dict(zip(df["codec_label"], df["codec"]))
+    if anchor and anchor not in set(df["codec"]) and anchor in shown_as:
+        anchor = shown_as[anchor]
     if anchor and not anchor.startswith(REF_PREFIX) and anchor not in set(df["codec"]):
         raise ReportInputError(f"anchor {anchor!r} is not a codec of these runs; codecs: "
                                f"{', '.join(sorted(df['codec'].unique()))} (or a published curve, e.g. ref:vtm)")

@@ -11,7 +11,7 @@ import hashlib
 import re
 import warnings
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -50,8 +50,11 @@ def _digest(label: str) -> int:
     return int.from_bytes(hashlib.sha256(label.encode("utf-8")).digest()[:4], "big")
 
 
-def codec_colour(label: str) -> str:
-    """Stable colour of a codec label or ``ref:`` name."""
+def codec_colour(label: str, colours: Mapping[str, str] | None = None) -> str:
+    """Stable colour of a codec label or ``ref:`` name: the colour its run recorded (``colours``,
+    from the codec's ``plot_colour``), else a fixed one, else one picked from the label."""
+    if colours and colours.get(label):
+        return colours[label]
     if label in FIXED_COLOURS:
         return FIXED_COLOURS[label]
     return SPARE_COLOURS[_digest(label) % len(SPARE_COLOURS)]
@@ -116,7 +119,8 @@ def _curve_label(curve: Curve, most: int) -> str:
     return name
 
 
-def rd_figure(curves: Sequence[Curve], refs: Sequence[Curve] = (), *, metric: str = "psnr", title: str = ""):
+def rd_figure(curves: Sequence[Curve], refs: Sequence[Curve] = (), *, metric: str = "psnr", title: str = "",
+              colours: Mapping[str, str] | None = None):
     """bpp vs ``metric`` for measured ``curves`` (solid, markers) and published ``refs`` (dashed).
 
     The x range follows the measured curves (references are cut to it) so the measured codecs
@@ -134,7 +138,7 @@ def rd_figure(curves: Sequence[Curve], refs: Sequence[Curve] = (), *, metric: st
         visible.append(ref.quality[ref.bpp <= xmax])
     for curve in curves:
         ax.plot(curve.bpp, curve.quality, linestyle="-", linewidth=1.8, marker=codec_marker(curve.label),
-                markersize=5, color=codec_colour(curve.label), label=_curve_label(curve, most), zorder=3)
+                markersize=5, color=codec_colour(curve.label, colours), label=_curve_label(curve, most), zorder=3)
         visible.append(curve.quality)
     values = np.concatenate([v for v in visible if len(v)]) if visible else np.array([])
     if values.size:
@@ -147,7 +151,8 @@ def rd_figure(curves: Sequence[Curve], refs: Sequence[Curve] = (), *, metric: st
     return fig
 
 
-def time_figure(curves: Sequence[Curve], *, which: str = "encode", title: str = ""):
+def time_figure(curves: Sequence[Curve], *, which: str = "encode", title: str = "",
+                colours: Mapping[str, str] | None = None):
     """Mean ``which`` ('encode' or 'decode') time per image vs bpp, log time axis (milliseconds)."""
     if which not in ("encode", "decode"):
         raise ValueError(f"which must be 'encode' or 'decode', got {which!r}")
@@ -164,7 +169,7 @@ def time_figure(curves: Sequence[Curve], *, which: str = "encode", title: str = 
         if not keep.any():
             continue
         ax.plot(curve.bpp[keep], ms[keep], linestyle="-", linewidth=1.8, marker=codec_marker(curve.label),
-                markersize=5, color=codec_colour(curve.label), label=_curve_label(curve, most))
+                markersize=5, color=codec_colour(curve.label, colours), label=_curve_label(curve, most))
         plotted = True
     if plotted:
         from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -238,6 +243,14 @@ def reference_for(dataset: str, names: Iterable[str], metric: str) -> list[Curve
     return [reference_curve(n, dataset).curve(metric) for n in names]
 
 
+def recorded_colours(results_df) -> dict[str, str]:
+    """{codec: colour} from the ``plot_colour`` column of ``combined_results`` (where a run recorded one)."""
+    if "plot_colour" not in results_df:
+        return {}
+    pairs = results_df[["codec", "plot_colour"]].dropna().drop_duplicates("codec")
+    return {str(c): str(v) for c, v in pairs.itertuples(index=False) if v}
+
+
 def dataset_figures(results_df, dataset: str, *, with_ref: Sequence[str] = ()):
     """(name, figure) pairs for one dataset's results: rd_psnr, rd_ms_ssim_db, time_encode, time_decode."""
     title_name = slug(dataset)
@@ -245,6 +258,7 @@ def dataset_figures(results_df, dataset: str, *, with_ref: Sequence[str] = ()):
         warnings.warn(f"no published reference curves for dataset {dataset!r}; {', '.join(with_ref)} not drawn "
                       f"(published curves exist for: {', '.join(reference_datasets())})", stacklevel=2)
     out = []
+    colours = recorded_colours(results_df)
     psnr_curves: dict[str, Curve] = {}
     for metric in ("psnr", "ms_ssim_db"):
         curves = rd_curves(results_df, metric)
@@ -253,11 +267,13 @@ def dataset_figures(results_df, dataset: str, *, with_ref: Sequence[str] = ()):
         refs = reference_for(dataset, with_ref, metric)
         count = _n_images_text(list(curves.values()))
         title = f"{title_name}: {METRICS[metric].split(' [')[0]} vs rate" + (f" ({count})" if count else "")
-        out.append((f"rd_{metric}", rd_figure(list(curves.values()), refs, metric=metric, title=title)))
+        out.append((f"rd_{metric}", rd_figure(list(curves.values()), refs, metric=metric, title=title,
+                                                   colours=colours)))
     count = _n_images_text(list(psnr_curves.values()))
     for which in ("encode", "decode"):
         title = f"{title_name}: {which} time vs rate" + (f" ({count})" if count else "")
-        out.append((f"time_{which}", time_figure(list(psnr_curves.values()), which=which, title=title)))
+        out.append((f"time_{which}", time_figure(list(psnr_curves.values()), which=which, title=title,
+                                                          colours=colours)))
     return out
 
 

@@ -33,6 +33,9 @@ DEFAULT_TILE = 1024
 LATENT_GB_PER_MEGAPIXEL = 0.14
 DEFAULT_MAX_MEGAPIXELS = 16.0
 DEMO_MODELS = Path(__file__).resolve().parents[2] / "data" / "elic-demo"
+DEMO_SOURCE = "demo weights"
+DEMO_COLOUR = "#a6761d"     # ochre
+TRAINED_COLOUR = "#e7298a"  # magenta; the published ELIC curve is purple
 
 HOW_TO_GET_MODELS = (
     "train one per rate point with `elicbench train --data DIR --lambda 0.0016 --out models/elic-0.0016` "
@@ -81,7 +84,7 @@ def find_models(models: str | os.PathLike | None = None) -> tuple[str, list[Mode
         if not root.is_dir():
             raise CodecUnavailable(f"${MODELS_ENV}={root} is not a directory")
     else:
-        root, source = DEMO_MODELS, "demo weights"
+        root, source = DEMO_MODELS, DEMO_SOURCE
         if not root.is_dir():
             raise CodecUnavailable(f"no ELIC models: the demo weights ({root}) are missing; {HOW_TO_GET_MODELS}")
     entries = []
@@ -201,6 +204,25 @@ class ELICCodec(Codec):
         out["numerics"] = f"{'oneDNN' if onednn_enabled() else 'Eigen'} float32 transforms, exact fixed-point entropy parameters"
         out["elic_file_format"] = str(container.FORMAT_VERSION)
         return out
+
+    @property
+    def is_demo(self) -> bool:
+        return self.source == DEMO_SOURCE
+
+    @property
+    def display_name(self) -> str:
+        """``elic (demo weights)`` for the bundled weights; otherwise what the models' elic.json
+        files call them (their ``name``, else their preset), e.g. ``elic (tiny)``."""
+        if self.is_demo:
+            return f"{self.label} ({DEMO_SOURCE})"
+        names = sorted({str(e.info.get("name") or e.info.get("preset") or e.info.get("kind") or "model")
+                        for e in self.models})
+        return f"{self.label} ({', '.join(names)})"
+
+    @property
+    def plot_colour(self) -> str:
+        # Never the purple of the published ELIC curve: the demo weights are not the paper's model.
+        return DEMO_COLOUR if self.is_demo else TRAINED_COLOUR
 
     def qualities(self) -> list[float]:
         return [e.lmbda for e in self.models]
