@@ -18,9 +18,18 @@ Methods (same names and results as the ``bjontegaard`` package, checked in tests
 
 With fewer than 4 points the pchip/akima result is returned with a warning (BD metrics were
 defined for 4 rate points). The value is NaN, with ``reason`` saying why, when the data are not
-finite or bpp is not positive, when a curve has too few distinct points, or when the curves do not
-overlap. A *small overlap* warning is given when the common interval covers less than 50 % of
-either curve's own span (the averaged difference then describes only part of a curve). A curve
+finite or bpp is not positive, when a curve has too few distinct points, when the curves do not
+overlap, or when they overlap too little to mean anything.
+
+*Overlap* is measured as the ``bjontegaard`` package measures it for its ``min_overlap``: the length
+of the interval both curves cover (in the variable integrated over: quality for BD-rate, log10(bpp)
+for BD-quality) divided by the length of the interval either covers. The package only warns below
+its threshold (75 %); here a value from less than ``MIN_OVERLAP`` (25 %) is not given at all: NaN,
+with ``reason`` "overlap 4 % < 25 %: ..." (a 0.5-dB demo curve against JPEG's 14 dB: the number
+would describe a sliver of the anchor). 25 % keeps the usual comparisons: JPEG against the
+published VTM curve on Kodak covers 47 % of their joint PSNR range (77 % of JPEG's own).
+A *small overlap* warning is given when the common interval covers less than 50 % of either
+curve's own span (the averaged difference then describes only part of a curve). A curve
 whose quality does not rise strictly with bpp is *not monotonic*: its points are sorted by the
 variable being integrated over, points sharing that value are averaged, and a warning says so.
 """
@@ -38,6 +47,9 @@ METHODS = ("pchip", "akima", "cubic")
 MIN_POINTS = {"pchip": 2, "akima": 2, "cubic": 4}
 #: Warn below this fraction of either curve's span covered by the overlap.
 SMALL_OVERLAP = 0.5
+#: No BD value below this overlap: common interval / interval either curve covers (the measure of
+#: the bjontegaard package's ``min_overlap``). README, "BD-rate needs overlap".
+MIN_OVERLAP = 0.25
 #: Bootstrap defaults for the per-image mean's confidence interval.
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
@@ -58,10 +70,22 @@ class BDResult:
     warnings: list[str] = field(default_factory=list)
     reason: str | None = None
     kind: str = "rate"
+    #: Overlap as a fraction of the interval either curve covers (module docstring); NaN when not computed.
+    overlap_fraction: float = math.nan
+    #: A few words for a table cell beside "n/a" ('overlap 4 % < 25 %', 'no overlap'); "" when ok.
+    short_reason: str = ""
 
     @property
     def ok(self) -> bool:
         return math.isfinite(self.value)
+
+
+def percent_floor(fraction: float) -> str:
+    """'4 %', '0.4 %': rounded down, so a fraction below a threshold never prints as the threshold."""
+    pct = fraction * 100.0
+    if 0 < pct < 1:
+        return f"{math.floor(pct * 10) / 10:.1f} %"
+    return f"{math.floor(pct + 1e-9):.0f} %"
 
 
 def check_method(method: str) -> str:
@@ -104,7 +128,17 @@ def _integral(x: np.ndarray, y: np.ndarray, lo: float, hi: float, method: str) -
     return float(PchipInterpolator(x, y).integrate(lo, hi))
 
 
-def _bd_delta(anchor: Curve, test: Curve, method: str, kind: str) -> tuple[float, tuple[float, float], list[str], str | None]:
+@dataclass
+class _Delta:
+    value: float
+    overlap: tuple[float, float]
+    warnings: list[str]
+    reason: str | None = None
+    short: str = ""
+    fraction: float = math.nan
+
+
+def _bd_delta(anchor: Curve, test: Curve, method: str, kind: str, min_overlap: float) -> _Delta:
     """Mean of (test - anchor) of the interpolated dependent variable over the overlap."""
     check_method(method)
     nan2 = (math.nan, math.nan)
@@ -112,11 +146,13 @@ def _bd_delta(anchor: Curve, test: Curve, method: str, kind: str) -> tuple[float
     base_name = "quality" if kind == "rate" else "bpp"
     for curve in (anchor, test):
         if len(curve) == 0:
-            return math.nan, nan2, warnings, f"{curve.label}: no points"
+            return _Delta(math.nan, nan2, warnings, f"{curve.label}: no points", "no points")
         if not (np.all(np.isfinite(curve.bpp)) and np.all(np.isfinite(curve.quality))):
-            return math.nan, nan2, warnings, f"{curve.label}: non-finite bpp or quality values"
+            return _Delta(math.nan, nan2, warnings, f"{curve.label}: non-finite bpp or quality values",
+                          "non-finite values")
         if np.any(curve.bpp <= 0):
-            return math.nan, nan2, warnings, f"{curve.label}: bpp must be positive for a log-rate BD metric"
+            return _Delta(math.nan, nan2, warnings, f"{curve.label}: bpp must be positive for a log-rate BD metric",
+                          "bpp not positive")
 
     prepared = []
     for curve in (anchor, test):
@@ -128,8 +164,9 @@ def _bd_delta(anchor: Curve, test: Curve, method: str, kind: str) -> tuple[float
         x, y = _distinct_sorted(x, y)
         need = MIN_POINTS[method]
         if len(x) < need:
-            return math.nan, nan2, warnings, (
-                f"{curve.label}: {len(x)} distinct point(s); method {method!r} needs at least {need}")
+            return _Delta(math.nan, nan2, warnings,
+                          f"{curve.label}: {len(x)} distinct point(s); method {method!r} needs at least {need}",
+                          f"{len(x)} point(s) < {need}")
         if len(x) < 4:
             warnings.append(f"{curve.label}: only {len(x)} points; BD metrics are meant for 4 or more")
         prepared.append((x, y))
@@ -138,30 +175,44 @@ def _bd_delta(anchor: Curve, test: Curve, method: str, kind: str) -> tuple[float
     lo, hi = max(xa[0], xt[0]), min(xa[-1], xt[-1])
     shown = (lambda v: f"{v:.2f} dB") if kind == "rate" else (lambda v: f"{10 ** v:.3f} bpp")
     if not hi > lo:
-        return math.nan, nan2, warnings, (
-            f"curves do not overlap in {base_name}: {anchor.label} spans {shown(xa[0])}..{shown(xa[-1])}, "
-            f"{test.label} spans {shown(xt[0])}..{shown(xt[-1])}")
+        return _Delta(math.nan, nan2, warnings,
+                      f"curves do not overlap in {base_name}: {anchor.label} spans {shown(xa[0])}..{shown(xa[-1])}, "
+                      f"{test.label} spans {shown(xt[0])}..{shown(xt[-1])}", "no overlap", 0.0)
+    overlap = (float(lo), float(hi)) if kind == "rate" else (float(10 ** lo), float(10 ** hi))
+    union_lo, union_hi = min(xa[0], xt[0]), max(xa[-1], xt[-1])
+    fraction = float((hi - lo) / (union_hi - union_lo))
+    if fraction < min_overlap:
+        short = f"overlap {percent_floor(fraction)} < {percent_floor(min_overlap)}"
+        return _Delta(math.nan, overlap, warnings,
+                      f"{short}: the curves share {shown(lo)}..{shown(hi)} of the {base_name} range "
+                      f"{shown(union_lo)}..{shown(union_hi)} they cover together ({anchor.label}: "
+                      f"{shown(xa[0])}..{shown(xa[-1])}, {test.label}: {shown(xt[0])}..{shown(xt[-1])}); "
+                      f"a BD value needs at least {percent_floor(min_overlap)}", short, fraction)
     for label, x in ((anchor.label, xa), (test.label, xt)):
         covered = (hi - lo) / (x[-1] - x[0])
         if covered < SMALL_OVERLAP:
             warnings.append(f"small overlap: the common {base_name} range {shown(lo)}..{shown(hi)} covers only "
                             f"{covered:.0%} of {label}'s range")
     delta = (_integral(xt, yt, lo, hi, method) - _integral(xa, ya, lo, hi, method)) / (hi - lo)
-    overlap = (float(lo), float(hi)) if kind == "rate" else (float(10 ** lo), float(10 ** hi))
-    return delta, overlap, warnings, None
+    return _Delta(float(delta), overlap, warnings, None, "", fraction)
 
 
-def bd_rate(anchor: Curve, test: Curve, method: str = "pchip") -> BDResult:
-    """Average bitrate difference (%) of ``test`` vs ``anchor`` at equal quality."""
-    delta, overlap, warnings, reason = _bd_delta(anchor, test, method, "rate")
-    value = (10.0 ** delta - 1.0) * 100.0 if reason is None else math.nan
-    return BDResult(value, method, overlap, warnings, reason, kind="rate")
+def bd_rate(anchor: Curve, test: Curve, method: str = "pchip", *, min_overlap: float = MIN_OVERLAP) -> BDResult:
+    """Average bitrate difference (%) of ``test`` vs ``anchor`` at equal quality; NaN with a reason
+    when the curves overlap on less than ``min_overlap`` of their joint quality range."""
+    d = _bd_delta(anchor, test, method, "rate", min_overlap)
+    value = (10.0 ** d.value - 1.0) * 100.0 if d.reason is None else math.nan
+    return BDResult(value, method, d.overlap, d.warnings, d.reason, kind="rate", overlap_fraction=d.fraction,
+                    short_reason=d.short)
 
 
-def bd_quality(anchor: Curve, test: Curve, method: str = "pchip") -> BDResult:
-    """Average quality difference (dB: BD-PSNR, BD-MS-SSIM dB) of ``test`` vs ``anchor`` at equal rate."""
-    delta, overlap, warnings, reason = _bd_delta(anchor, test, method, "quality")
-    return BDResult(float(delta), method, overlap, warnings, reason, kind="quality")
+def bd_quality(anchor: Curve, test: Curve, method: str = "pchip", *, min_overlap: float = MIN_OVERLAP) -> BDResult:
+    """Average quality difference (dB: BD-PSNR, BD-MS-SSIM dB) of ``test`` vs ``anchor`` at equal
+    rate; NaN with a reason when the curves overlap on less than ``min_overlap`` of their joint log-rate range."""
+    d = _bd_delta(anchor, test, method, "quality", min_overlap)
+    value = d.value if d.reason is None else math.nan
+    return BDResult(value, method, d.overlap, d.warnings, d.reason, kind="quality", overlap_fraction=d.fraction,
+                    short_reason=d.short)
 
 
 def bootstrap_mean_ci(values: Iterable[float], *, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
@@ -199,7 +250,7 @@ class PerImageBD:
 
 def per_image_bd(anchor: Mapping[str, Curve], test: Mapping[str, Curve], *, kind: str = "rate",
                  method: str = "pchip", resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
-                 confidence: float = CONFIDENCE) -> PerImageBD:
+                 confidence: float = CONFIDENCE, min_overlap: float = MIN_OVERLAP) -> PerImageBD:
     """BD-rate (``kind="rate"``) or BD-quality (``"quality"``) per image, for the images both
     mappings (image name -> that image's curve) have; images where the value is NaN are listed in
     ``reasons`` and left out of the mean and the CI.
@@ -211,7 +262,7 @@ def per_image_bd(anchor: Mapping[str, Curve], test: Mapping[str, Curve], *, kind
     values: dict[str, float] = {}
     reasons: dict[str, str] = {}
     for image in sorted(set(anchor) & set(test)):
-        result = compute(anchor[image], test[image], method)
+        result = compute(anchor[image], test[image], method, min_overlap=min_overlap)
         values[image] = result.value
         if result.reason:
             reasons[image] = result.reason

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..analysis.bdrate import BDResult, PerImageBD, bd_quality, bd_rate, check_method, per_image_bd
+from ..analysis.bdrate import MIN_OVERLAP, BDResult, PerImageBD, bd_quality, bd_rate, check_method, per_image_bd
 from ..analysis.curves import Curve, check_metric, complete_images, image_curves, rd_curves
 from ..analysis.reference import REF_PREFIX, check_reference_names, reference_curve, reference_datasets
 
@@ -25,6 +25,7 @@ CSV_COLUMNS = [
     "dataset", "codec", "role", "anchor", "metric", "method",
     "bd_rate_pct", "bd_rate_reason", "per_image_bd_rate_pct", "per_image_ci95_lo", "per_image_ci95_hi",
     "per_image_n", "bd_quality", "bd_quality_reason", "overlap_lo", "overlap_hi",
+    "bd_rate_overlap_pct", "bd_quality_overlap_pct", "min_overlap_pct",
     "bpp_min", "bpp_max", "n_images", "encode_ms", "decode_ms", "source", "warnings",
 ]
 
@@ -65,6 +66,10 @@ class BDRow:
             "per_image_n": per.n if per else 0,
             "bd_quality": qual.value if qual else nan, "bd_quality_reason": (qual.reason or "") if qual else "",
             "overlap_lo": overlap[0], "overlap_hi": overlap[1],
+            # Overlap as the bjontegaard package measures it; below min_overlap_pct the value is empty.
+            "bd_rate_overlap_pct": rate.overlap_fraction * 100 if rate else nan,
+            "bd_quality_overlap_pct": qual.overlap_fraction * 100 if qual else nan,
+            "min_overlap_pct": MIN_OVERLAP * 100 if rate or qual else nan,
             "bpp_min": float(np.min(c.bpp)) if len(c) else nan, "bpp_max": float(np.max(c.bpp)) if len(c) else nan,
             "n_images": self.n_images if self.n_images is not None else "",
             "encode_ms": _mean_ms(c.encode_s), "decode_ms": _mean_ms(c.decode_s),
@@ -250,6 +255,12 @@ def fmt_ci(per: PerImageBD | None) -> str:
     return f"{per.mean:+.2f} % [{lo:+.2f}, {hi:+.2f}]"
 
 
+def _with_reason(text: str, result: BDResult | None) -> str:
+    if text == "n/a" and result is not None and result.short_reason:
+        return f"n/a ({result.short_reason})"
+    return text
+
+
 def table_cells(row: BDRow) -> dict[str, str]:
     """The displayed cells of a row (shared by the Markdown and the HTML table)."""
     c = row.curve
@@ -257,10 +268,10 @@ def table_cells(row: BDRow) -> dict[str, str]:
     bpp = f"{record['bpp_min']:.3f}-{record['bpp_max']:.3f}" if len(c) else "n/a"
     if row.role == "anchor":
         rate, per, quality = "anchor", "-", "-"
-    else:
-        rate = fmt_pct(row.bd_rate.value)
+    else:  # an undefined value says why beside its n/a: 'n/a (overlap 4 % < 25 %)'
+        rate = _with_reason(fmt_pct(row.bd_rate.value), row.bd_rate)
         per = fmt_ci(row.per_image) if row.role == "measured" else "-"
-        quality = fmt_quality(row.bd_quality.value, row.metric)
+        quality = _with_reason(fmt_quality(row.bd_quality.value, row.metric), row.bd_quality)
     images = str(row.n_images) if row.n_images else ("published" if row.codec.startswith(REF_PREFIX) else "-")
     return {
         "codec": row.codec, "BD-rate": rate, "per-image BD-rate [95 % CI]": per,

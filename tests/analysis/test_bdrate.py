@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from elicbench.analysis.bdrate import (
-    METHODS, bd_quality, bd_rate, bootstrap_mean_ci, per_image_bd,
+    METHODS, MIN_OVERLAP, bd_quality, bd_rate, bootstrap_mean_ci, per_image_bd, percent_floor,
 )
 from elicbench.analysis.curves import Curve
 from elicbench.analysis.reference import reference_curve
@@ -92,7 +92,8 @@ def test_too_few_points_per_method():
     one = curve("one", bpp=BPP[:1], quality=PSNR[:1])
     assert "needs at least 2" in bd_rate(curve(), one, "pchip").reason
     two = curve("two", bpp=BPP[1:3], quality=PSNR[1:3])
-    assert math.isfinite(bd_rate(curve(), two, "akima").value)
+    # (its PSNR range is 23 % of the anchor's: below MIN_OVERLAP, which this test is not about)
+    assert math.isfinite(bd_rate(curve(), two, "akima", min_overlap=0).value)
 
 
 def test_non_finite_or_non_positive_data_give_nan():
@@ -119,10 +120,63 @@ def test_non_monotonic_curve_is_sorted_and_flagged():
 
 
 def test_small_overlap_warns():
-    shifted = curve("shifted", quality=PSNR + 0.7 * (PSNR.max() - PSNR.min()))
+    # Overlap 45 % of each curve's span, 29 % of the range both cover: a value, with a warning.
+    shifted = curve("shifted", quality=PSNR + 0.55 * (PSNR.max() - PSNR.min()))
     r = bd_rate(curve(), shifted)
     assert math.isfinite(r.value)
+    assert r.overlap_fraction == pytest.approx(0.45 / 1.55)
     assert any("small overlap" in w for w in r.warnings)
+
+
+def _package_overlap(anchor, test, kind):
+    """The overlap as the bjontegaard package computes it for min_overlap (its bjontegaard_delta)."""
+    base_a = anchor.quality if kind == "rate" else np.log10(anchor.bpp)
+    base_t = test.quality if kind == "rate" else np.log10(test.bpp)
+    common = min(base_a.max(), base_t.max()) - max(base_a.min(), base_t.min())
+    return max(common, 0) / (max(base_a.max(), base_t.max()) - min(base_a.min(), base_t.min()))
+
+
+def test_overlap_below_min_overlap_gives_nan_with_reason():
+    """Issue 11: a 0.5-dB demo-ELIC curve against JPEG's 14 dB gave '+7.53 %' from 4 % of the range."""
+    jpeg = curve("jpeg", bpp=[0.22, 0.33, 0.53, 0.70, 0.84, 0.97, 1.12, 1.50, 2.05, 2.59],
+                 quality=[22.84, 26.31, 28.47, 29.79, 30.64, 31.36, 32.06, 33.62, 35.64, 37.38])
+    demo = curve("elic (demo weights)", bpp=[0.18, 0.27, 0.34, 0.46], quality=[24.37, 24.62, 24.63, 24.92])
+    r = bd_rate(jpeg, demo)
+    assert MIN_OVERLAP == 0.25
+    assert math.isnan(r.value) and not r.ok
+    assert r.overlap_fraction == pytest.approx(_package_overlap(jpeg, demo, "rate"))
+    assert r.overlap_fraction == pytest.approx((24.92 - 24.37) / (37.38 - 22.84))
+    assert r.short_reason == "overlap 3 % < 25 %"
+    assert r.reason.startswith("overlap 3 % < 25 %: the curves share 24.37 dB..24.92 dB")
+    assert "a BD value needs at least 25 %" in r.reason
+    assert r.overlap == pytest.approx((24.37, 24.92))  # the interval is still reported
+    # The same curves with the rule off give the number the issue saw as a result.
+    assert math.isfinite(bd_rate(jpeg, demo, min_overlap=0).value)
+    # BD-PSNR is integrated over log-rate, where these curves share 27 %: it is given, with a warning.
+    q = bd_quality(jpeg, demo)
+    assert q.ok and q.overlap_fraction == pytest.approx(_package_overlap(jpeg, demo, "quality"))
+    assert any("small overlap" in w for w in q.warnings)
+    # Per image the same rule applies.
+    per = per_image_bd({"i": jpeg}, {"i": demo})
+    assert per.n == 0 and per.reasons["i"].startswith("overlap 3 %")
+
+
+@pytest.mark.parametrize("shift, shown", [(0.0, True), (0.59, True), (0.61, False), (0.995, False)])
+def test_min_overlap_threshold_is_the_package_measure(shift, shown):
+    """Overlap = common interval / interval either curve covers; 25 % of it is the cut."""
+    span = PSNR.max() - PSNR.min()
+    shifted = curve("shifted", quality=PSNR + shift * span)
+    r = bd_rate(curve(), shifted)
+    fraction = (1 - shift) / (1 + shift)
+    assert r.overlap_fraction == pytest.approx(fraction)
+    assert r.ok is shown
+    if not shown:
+        assert r.short_reason == f"overlap {percent_floor(fraction)} < 25 %"
+
+
+def test_percent_floor_never_rounds_up_to_the_threshold():
+    assert percent_floor(0.2499) == "24 %" and percent_floor(0.25) == "25 %"
+    assert percent_floor(0.0038) == "0.3 %" and percent_floor(0.038) == "3 %"
 
 
 def test_unknown_method():
