@@ -173,13 +173,18 @@ def _byte_move(b0: float, b1: float) -> str:
 
 
 def _metric_move(name: str, unit: str, x0: float, x1: float, tol: float) -> tuple[str, bool] | None:
-    """(text, worse) when metric ``name`` moved beyond ``tol``; higher is better for both metrics."""
+    """(text, worse) when metric ``name`` moved beyond ``tol``; higher is better for both metrics.
+    An infinite PSNR (a lossless row) equals only itself; becoming or ceasing to be lossless is a move."""
     if math.isnan(x0) and math.isnan(x1) or (math.isinf(x0) and math.isinf(x1) and x0 == x1):
         return None
     if math.isnan(x1):
         return f"{name} missing (was {x0:.4g})", True
     if math.isnan(x0):
         return f"{name} now measured ({x1:.4g})", False
+    if math.isinf(x0) or math.isinf(x1):
+        worse = x1 < x0
+        what = "no longer lossless" if math.isinf(x0) else "now lossless"
+        return f"{name} {x0:.4g} -> {x1:.4g}{unit} ({'worse' if worse else 'better'}: {what})", worse
     d = x1 - x0
     if not abs(d) > tol:
         return None
@@ -244,15 +249,26 @@ def curve_changes(baseline, new, tol: Tolerances) -> list[dict[str, Any]]:
     """Per codec: BD-rate (PSNR, pchip) of the new mean curve against the baseline's.
 
     ``status``: ``ok`` (within the tolerance), ``n/a`` (too few points), ``regressed`` (more bits for
-    the same PSNR), ``changed (better)`` (fewer bits: still a change), ``fail (reason)`` (no BD-rate)."""
+    the same PSNR), ``changed (better)`` (fewer bits: still a change), ``fail (reason)`` (no BD-rate).
+    Curves follow the lossless rule of ``analysis.curves`` (README, "Lossless rows"): a codec with
+    no mean-PSNR curve in the baseline (e.g. lossless on every image) is ``n/a (why)``, its rows are
+    still compared one by one; one that had a curve and has none now fails."""
     from .analysis.bdrate import bd_rate
-    from .analysis.curves import rd_curves
+    from .analysis.curves import omitted_codecs, rd_curves
 
     old_c, new_c = rd_curves(baseline, "psnr"), rd_curves(new, "psnr")
     out = []
+    for label, why in omitted_codecs(baseline, "psnr").items():
+        out.append({"codec": label, "bd_rate_pct": math.nan, "status": f"n/a (no curve in the baseline: {why})",
+                    "failed": False})
     for label, c0 in old_c.items():
         c1 = new_c.get(label)
-        if c1 is None or len(c0) < 2:
+        if c1 is None:
+            why = omitted_codecs(new, "psnr").get(label, "not in the new run")
+            out.append({"codec": label, "bd_rate_pct": math.nan, "status": f"fail (no curve in the new run: {why})",
+                        "failed": True})
+            continue
+        if len(c0) < 2:
             continue
         res = bd_rate(c0, c1, method="pchip")
         value = res.value
@@ -266,6 +282,17 @@ def curve_changes(baseline, new, tol: Tolerances) -> list[dict[str, Any]]:
         out.append({"codec": label, "bd_rate_pct": value, "status": status,
                     "failed": status not in ("ok", "n/a")})
     return out
+
+
+def _lossless_notes(baseline, new) -> list[str]:
+    """Images and points the PSNR curves leave out for being lossless, in either run (each note
+    once; codecs with no curve at all are named in the curve table)."""
+    from .analysis.curves import coverage_notes
+
+    notes: list[str] = []
+    for df in (baseline, new):
+        notes += [n for n in coverage_notes(df, "psnr", omitted=False) if n not in notes]
+    return notes
 
 
 def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(), update: bool = False,
@@ -341,6 +368,10 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
     lines.append("|---|---:|---|")
     for c in curves:
         lines.append(f"| {c['codec']} | {_fmt(c['bd_rate_pct'], '+.3f')} % | {c['status']} |")
+    notes = _lossless_notes(base, new)
+    if notes:
+        lines.append("")
+        lines += [f"note: {n}" for n in notes]
     lines.append("")
     n_worse = sum(r["verdict"] == REGRESSED for r in rows)
     if rows:

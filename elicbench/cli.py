@@ -124,7 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a run directory, or a folder holding run directories")
     rep.add_argument("--anchor", metavar="CODEC|ref:NAME",
                      help="anchor codec label, or a published curve such as ref:vtm (default: jpeg)")
-    rep.add_argument("--metric", choices=["psnr", "ms_ssim_db"], default="psnr", help="quality axis (default psnr)")
+    rep.add_argument("--metric", choices=["psnr", "ms_ssim_db", "psnr_pooled"], default="psnr",
+                     help="quality axis: psnr (default; mean of per-image PSNR, images coded losslessly left out "
+                          "and named), ms_ssim_db, or psnr_pooled (PSNR of the MSE pooled over all pixels, "
+                          "which counts lossless images; no published curves)")
     rep.add_argument("--method", choices=["pchip", "akima", "cubic"], default="pchip",
                      help="interpolation: pchip (JVET CTC, default), akima, cubic (classic Bjøntegaard)")
     rep.add_argument("--with-ref", type=_csv_list, default=[], metavar="NAME,...",
@@ -235,6 +238,10 @@ def _run_summary(outcome) -> str:
             df = pd.read_csv(summary)
             cols = ["codec", "quality", "n_images", "bpp", "psnr", "ms_ssim_db", "encode_s", "decode_s"]
             lines.append(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+            lossless = int(df["n_psnr_inf"].sum()) if "n_psnr_inf" in df else 0
+            if lossless:  # README, "Lossless rows"
+                lines.append(f"psnr: mean over images with a finite PSNR; {lossless} row(s) coded losslessly (PSNR "
+                             "infinite) are left out of it (summary.csv: n_psnr_inf, and psnr_pooled, which counts them)")
     return "\n".join(lines)
 
 

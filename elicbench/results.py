@@ -22,6 +22,9 @@ RESULT_COLUMNS = [
 SUMMARY_COLUMNS = [
     "dataset", "codec", "quality", "n_images", "n_failed",
     "bytes", "bpp", "psnr", "psnr_y", "ms_ssim", "ms_ssim_db", "encode_s", "decode_s",
+    # Lossless rows (README, "Lossless rows"): how many images had an infinite PSNR (left out of the
+    # psnr / psnr_y means), and PSNR from the MSE pooled over every coded image, which keeps them.
+    "n_psnr_inf", "psnr_pooled", "n_psnr_y_inf", "psnr_y_pooled",
 ]
 RESULTS_FILE = "results.csv"
 SUMMARY_FILE = "summary.csv"
@@ -189,10 +192,20 @@ def summarize(df) -> "pandas.DataFrame":
 
     Metrics are means of per-image values (CompressAI's convention), except ``ms_ssim_db``,
     which is -10*log10(1 - mean MS-SSIM), as published curves are drawn. Failed rows are counted
-    in ``n_failed`` and left out of the means. Infinite PSNR (lossless images) is left out of the
-    PSNR mean and the fact noted by ``n_images`` vs the count of finite values.
+    in ``n_failed`` and left out of everything else; ``n_images`` counts the coded ones, over which
+    ``bytes``, ``bpp``, the times and MS-SSIM are averaged.
+
+    Lossless rows (the rule of README, "Lossless rows"): an image decoded to exactly its pixels has
+    an infinite PSNR, which a mean of dB values cannot hold. ``psnr`` (``psnr_y``) is the mean over
+    the images with a finite value and ``n_psnr_inf`` (``n_psnr_y_inf``) counts those left out;
+    ``psnr_pooled`` (``psnr_y_pooled``) is the PSNR of the MSE pooled over every pixel of every coded
+    image (lossless ones count with MSE 0), finite unless all of them are lossless. So ``bpp`` and
+    ``psnr_pooled`` always describe the same images; ``bpp`` and ``psnr`` do when ``n_psnr_inf`` is 0.
     """
     import numpy as np
+    import pandas as pd
+
+    from .metrics.mse import pooled_psnr
 
     keys = ["dataset", "codec", "quality"]
     if "target_bpp" in df and df["target_bpp"].notna().any():
@@ -204,9 +217,17 @@ def summarize(df) -> "pandas.DataFrame":
         psnr_y=("psnr_y", "mean"), ms_ssim=("ms_ssim", "mean"), encode_s=("encode_s", "mean"),
         decode_s=("decode_s", "mean"),
     )
+    pixels = ok["width"].astype(float) * ok["height"].astype(float)
+    groups = ok.assign(_pixels=pixels).groupby(keys, dropna=False)
+    for col in ("psnr", "psnr_y"):
+        agg[f"n_{col}_inf"] = groups[col].agg(lambda v: int(np.isposinf(v.astype(float)).sum()))
+        agg[f"{col}_pooled"] = groups.apply(lambda g, c=col: pooled_psnr(g[c].to_numpy(float), g["_pixels"].to_numpy(float)),
+                                            include_groups=False) if len(ok) else pd.Series(dtype=float)
     out = agg.join(failed, how="outer").reset_index()
     out["n_images"] = out["n_images"].fillna(0).astype(int)
     out["n_failed"] = out["n_failed"].fillna(0).astype(int)
+    for col in ("n_psnr_inf", "n_psnr_y_inf"):
+        out[col] = out[col].fillna(0).astype(int)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["ms_ssim_db"] = -10 * np.log10(1 - out["ms_ssim"])
     cols = SUMMARY_COLUMNS + (["target_bpp"] if "target_bpp" in keys else [])

@@ -6,15 +6,31 @@ runs (where the quality differs per image). A point's bpp and metric are means o
 ``-10*log10(1 - mean MS-SSIM)`` as in ``summary.csv`` and the published figures.
 
 Which images count: a row is *usable* when it has no error and a finite, positive bpp and a
-finite metric. An image enters a codec's curve only if it is usable at *every* rate point of that
-codec; otherwise it is left out of all of that codec's points (listed in ``Curve.excluded``), so
-every point of a curve averages the same images and the curve cannot bend because an image is
-missing at one point. Comparisons between codecs should also use the same images: pass
-``images=`` (see :func:`complete_images`).
+value for the metric. An image enters a codec's curve only if it is usable at *every* rate point of
+that codec; otherwise it is left out of all of that codec's points (listed in ``Curve.excluded``,
+with the reason in ``Curve.why_excluded``), so every point of a curve averages the same images and
+the curve cannot bend because an image is missing at one point. Comparisons between codecs should
+also use the same images: pass ``images=`` (see :func:`complete_images`).
+
+Lossless rows (README, "Lossless rows"; the same rule as ``summary.csv``): an image decoded to
+exactly its pixels has an infinite PSNR.
+
+- ``psnr`` and ``psnr_y`` (the headline, as published curves average them) are means of per-image
+  dB values, which cannot hold an infinite one: such a row is not usable, so an image coded
+  losslessly at some rate point is left out of that codec's curve, like a failed one, with the
+  reason "lossless". A codec lossless on every image (at some point) has no such curve.
+- ``psnr_pooled`` / ``psnr_y_pooled`` (PSNR of the MSE pooled over every pixel of the curve's
+  images, CLIC's rule) and ``ms_ssim_db`` (dB of the mean MS-SSIM) average finite per-image values
+  (MSE, MS-SSIM), so lossless rows are usable and count. Only a point where every image is
+  lossless is infinite; it cannot be drawn or interpolated, so it is left off the curve and listed
+  in ``Curve.infinite_points``.
+
+:func:`left_out`, :func:`omitted_codecs` and :func:`coverage_notes` say what was left out and why;
+report, plot and check print those notes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 import numpy as np
@@ -25,7 +41,11 @@ METRICS: dict[str, str] = {
     "psnr_y": "PSNR (Y) [dB]",
     "ms_ssim_db": "MS-SSIM [dB]",
     "ms_ssim": "MS-SSIM",
+    "psnr_pooled": "PSNR (RGB) of the pooled MSE [dB]",
+    "psnr_y_pooled": "PSNR (Y) of the pooled MSE [dB]",
 }
+#: Metrics aggregated from finite per-image values (lossless rows count) -> the results column read.
+POOLED: dict[str, str] = {"psnr_pooled": "psnr", "psnr_y_pooled": "psnr_y", "ms_ssim_db": "ms_ssim"}
 
 
 @dataclass
@@ -44,6 +64,10 @@ class Curve:
     decode_s: np.ndarray | None = None
     images: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
+    #: Why each image of ``excluded`` was left out ('lossless (PSNR infinite) at 50', 'failed at 90').
+    why_excluded: dict[str, str] = field(default_factory=dict)
+    #: Rate points left off because their value is infinite (every image lossless there).
+    infinite_points: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.bpp = np.asarray(self.bpp, dtype=float)
@@ -83,20 +107,38 @@ def _point_keys(df) -> "pandas.Series":
 
 
 def _prepared(results_df, metric: str):
-    """Rows with a point key and the per-row metric value, plus a usable flag."""
+    """Rows with a point key, the per-row value the metric aggregates, a usable flag and, for rows
+    that are not usable, why not (``_why``: 'failed', 'lossless', 'no value')."""
     check_metric(metric)
     if "dataset" in results_df and results_df["dataset"].nunique() > 1:
         names = ", ".join(sorted(results_df["dataset"].unique()))
         raise ValueError(f"results hold several datasets ({names}); select one before computing curves")
     df = results_df.copy()
     df["_point"] = _point_keys(df)
-    source_col = "ms_ssim" if metric == "ms_ssim_db" else metric
-    value = df[source_col].astype(float) if source_col in df else np.nan
-    df["_value"] = _ms_ssim_db(value) if metric == "ms_ssim_db" else value
-    error = df["error"].fillna("").astype(str) if "error" in df else ""
+    source_col = POOLED.get(metric, metric)
+    value = df[source_col].astype(float) if source_col in df else _nan_series(df)
+    if metric in ("psnr_pooled", "psnr_y_pooled"):
+        df["_value"] = value                       # per-image PSNR; pooled through the MSE
+        has_value = value.notna()                  # inf (lossless) is a value: MSE 0
+    elif metric == "ms_ssim_db":
+        df["_value"] = value                       # per-image MS-SSIM; the point is dB of the mean
+        has_value = np.isfinite(value)
+    else:
+        df["_value"] = value
+        has_value = np.isfinite(value)
+    error = df["error"].fillna("").astype(str) if "error" in df else _nan_series(df).fillna("")
     bpp = df["bpp"].astype(float)
-    df["_usable"] = (error == "") & np.isfinite(bpp) & (bpp > 0) & np.isfinite(df["_value"].astype(float))
+    rate_ok = (error == "") & np.isfinite(bpp) & (bpp > 0)
+    df["_usable"] = rate_ok & has_value
+    lossless = rate_ok & np.isposinf(value)
+    df["_why"] = np.where(df["_usable"], "", np.where(error != "", "failed", np.where(lossless, "lossless", "no value")))
     return df
+
+
+def _nan_series(df):
+    import pandas as pd
+
+    return pd.Series(np.nan, index=df.index, dtype=float)
 
 
 def complete_images(results_df, metric: str = "psnr") -> dict[str, set[str]]:
@@ -110,28 +152,57 @@ def complete_images(results_df, metric: str = "psnr") -> dict[str, set[str]]:
     return out
 
 
-def _curve_from_rows(label: str, rows, metric: str, source: str, images: tuple[str, ...], excluded: tuple[str, ...]) -> Curve:
+def _aggregate(points, metric: str):
+    """The metric's value per rate point (a pandas GroupBy of usable rows by ``_point``)."""
+    if metric == "ms_ssim_db":
+        mean = points["_value"].mean()
+        return mean.__class__(_ms_ssim_db(mean), index=mean.index)
+    if metric in ("psnr_pooled", "psnr_y_pooled"):
+        from ..metrics.mse import pooled_psnr
+
+        def pooled(rows) -> float:
+            pixels = None
+            if "width" in rows and "height" in rows:
+                pixels = rows["width"].to_numpy(float) * rows["height"].to_numpy(float)
+            return pooled_psnr(rows["_value"].to_numpy(float), pixels)
+
+        return points[["_value"] + [c for c in ("width", "height") if c in points.obj]].apply(pooled)
+    return points["_value"].mean()
+
+
+def _curve_from_rows(label: str, rows, metric: str, source: str, images: tuple[str, ...], excluded: tuple[str, ...],
+                     why_excluded: dict[str, str] | None = None) -> Curve:
     points = rows.groupby("_point", sort=False)
     bpp = points["bpp"].mean()
-    if metric == "ms_ssim_db":
-        quality = _ms_ssim_db(points["ms_ssim"].mean())
-    else:
-        quality = points["_value"].mean()
+    quality = np.asarray(_aggregate(points, metric).reindex(bpp.index), dtype=float)
     encode = points["encode_s"].mean() if "encode_s" in rows else bpp * np.nan
     decode = points["decode_s"].mean() if "decode_s" in rows else bpp * np.nan
-    order = np.argsort(bpp.to_numpy(), kind="stable")
+    finite = np.isfinite(quality)   # a pooled point is infinite only when every image is lossless there
+    knobs = np.asarray(bpp.index)
+    order = [i for i in np.argsort(bpp.to_numpy(), kind="stable") if finite[i]]
     return Curve(
         label=label,
         bpp=bpp.to_numpy()[order],
-        quality=np.asarray(quality, dtype=float)[order],
+        quality=quality[order],
         source=source,
         metric=metric,
-        knobs=tuple(np.asarray(bpp.index)[order]),
+        knobs=tuple(knobs[order]),
         encode_s=np.asarray(encode, dtype=float)[order],
         decode_s=np.asarray(decode, dtype=float)[order],
         images=images,
         excluded=excluded,
+        why_excluded=dict(why_excluded or {}),
+        infinite_points=tuple(_sorted_knobs(knobs[~finite])),
     )
+
+
+def _sorted_knobs(knobs) -> list[str]:
+    def key(k: str):
+        try:
+            return (0, float(k), "")
+        except ValueError:
+            return (1, 0.0, k)
+    return sorted((str(k) for k in knobs), key=key)
 
 
 def rd_curves(results_df, metric: str = "psnr", *, images: Iterable[str] | None = None,
@@ -139,10 +210,12 @@ def rd_curves(results_df, metric: str = "psnr", *, images: Iterable[str] | None 
     """Mean RD curve of every codec label in a one-dataset results table.
 
     ``images``: restrict every curve to these images (each codec still drops those it failed
-    on). Codecs left with no usable image are omitted.
+    on). Codecs left with no usable image, or with no finite point, are omitted
+    (:func:`omitted_codecs` says why).
     """
     df = _prepared(results_df, metric)
     complete = complete_images(results_df, metric)
+    reasons = _left_out(df)
     wanted = None if images is None else set(images)
     curves: dict[str, Curve] = {}
     for label, rows in df.groupby("codec", sort=True):
@@ -152,10 +225,108 @@ def rd_curves(results_df, metric: str = "psnr", *, images: Iterable[str] | None 
         if not use:
             continue
         chosen = rows[rows["image"].isin(use) & rows["_usable"]]
-        curves[label] = _curve_from_rows(
-            label, chosen, metric, source, tuple(sorted(use)), tuple(sorted(considered - use))
-        )
+        excluded = tuple(sorted(considered - use))
+        curve = _curve_from_rows(label, chosen, metric, source, tuple(sorted(use)), excluded,
+                                 {i: reasons.get(label, {}).get(i, "") for i in excluded})
+        if len(curve):
+            curves[label] = curve
     return curves
+
+
+def _left_out(df) -> dict[str, dict[str, str]]:
+    """Per codec, per image not usable at every rate point of the codec: why, e.g.
+    'lossless (PSNR infinite) at 50, 90; failed at 5'."""
+    out: dict[str, dict[str, str]] = {}
+    for label, rows in df.groupby("codec", sort=True):
+        points = _sorted_knobs(rows["_point"].unique())
+        for image, own in rows.groupby("image", sort=True):
+            why: dict[str, list[str]] = {}
+            seen = set()
+            for point, usable, reason in own[["_point", "_usable", "_why"]].itertuples(index=False):
+                seen.add(point)
+                if not usable:
+                    why.setdefault(reason, []).append(point)
+            for point in points:
+                if point not in seen:
+                    why.setdefault("not run", []).append(point)
+            if why:
+                out.setdefault(label, {})[image] = "; ".join(
+                    f"{_REASON_TEXT.get(r, r)} at {', '.join(_sorted_knobs(set(p)))}" for r, p in why.items())
+    return out
+
+
+_REASON_TEXT = {"lossless": "lossless (PSNR infinite)"}
+
+
+def left_out(results_df, metric: str = "psnr") -> dict[str, dict[str, str]]:
+    """Per codec label: the images left out of its ``metric`` curve and why ('lossless (PSNR
+    infinite) at 50', 'failed at 90', 'no value at ...', 'not run at ...')."""
+    return _left_out(_prepared(results_df, metric))
+
+
+def _metric_name(metric: str) -> str:
+    return METRICS[metric].split(" [")[0]
+
+
+def _some(names: Iterable[str], reasons: dict[str, str], n: int = 3) -> str:
+    """'flat at 50, 90; photo: failed at 5' for the first ``n`` names (the lossless wording is implied)."""
+    def one(i: str) -> str:
+        why = reasons.get(i, "")
+        lossless = _REASON_TEXT["lossless"] + " "
+        return f"{i} {why[len(lossless):]}" if why.startswith(lossless) and ";" not in why else \
+            (f"{i}: {why}" if why else i)
+
+    names = list(names)
+    shown = "; ".join(one(i) for i in names[:n])
+    return shown + (f"; and {len(names) - n} more" if len(names) > n else "")
+
+
+def omitted_codecs(results_df, metric: str = "psnr") -> dict[str, str]:
+    """Per codec label that gets no ``metric`` curve from :func:`rd_curves`: why (a sentence)."""
+    df = _prepared(results_df, metric)
+    complete = complete_images(results_df, metric)
+    reasons = _left_out(df)
+    curves = rd_curves(results_df, metric)
+    out: dict[str, str] = {}
+    for label in sorted(df["codec"].unique()):
+        if label in curves:
+            continue
+        own = reasons.get(label, {})
+        lossless = [i for i, r in own.items() if r.startswith("lossless") or "; lossless" in r]
+        if complete.get(label):
+            out[label] = (f"every image was coded losslessly at every rate point ({_metric_name(metric)} infinite): "
+                          "no finite point to draw or compare")
+        elif lossless and len(lossless) == len(own):
+            out[label] = (f"every image was coded losslessly (PSNR infinite) at some rate point ({_some(own, own)}), "
+                          f"and a mean of per-image {_metric_name(metric)} cannot include an infinite value; "
+                          "left out (summary.csv's psnr_pooled and `report --metric psnr_pooled` count them)")
+        elif lossless:
+            out[label] = (f"no image was coded successfully (and lossy) at every rate point ({_some(own, own)}); "
+                          "left out")
+        else:
+            out[label] = "no image was coded successfully at every rate point; left out"
+    return out
+
+
+def coverage_notes(results_df, metric: str = "psnr", *, omitted: bool = True) -> list[str]:
+    """What the ``metric`` curves leave out because of lossless rows, as sentences for report,
+    plot and check: codecs with no curve (any reason; not with ``omitted=False``), images left out
+    of a codec's curve because they were lossless somewhere, and points left off because every
+    image was lossless there. (Images left out because a job failed are reported where curves are
+    compared.)"""
+    notes = [f"{label}: {why}" for label, why in omitted_codecs(results_df, metric).items()] if omitted else []
+    name = _metric_name(metric)
+    for label, curve in rd_curves(results_df, metric).items():
+        lossless = [i for i in curve.excluded if "lossless" in curve.why_excluded.get(i, "")]
+        if lossless:
+            total = len(curve.images) + len(curve.excluded)
+            notes.append(f"{label}: {len(lossless)} of {total} images left out of its {name} curve, coded losslessly "
+                         f"(PSNR infinite) at some rate point ({_some(lossless, curve.why_excluded)}), which a mean "
+                         f"of per-image {name} cannot include (psnr_pooled counts them)")
+        if curve.infinite_points:
+            notes.append(f"{label}: rate point(s) {', '.join(curve.infinite_points)} left off its {name} curve: "
+                         f"every image was coded losslessly there ({name} infinite)")
+    return notes
 
 
 def image_curves(results_df, metric: str = "psnr", *, images: Iterable[str] | None = None,

@@ -1,4 +1,10 @@
-"""PSNR on RGB and on luma (MSE-based), peak 255, in float64."""
+"""PSNR on RGB and on luma (MSE-based), peak 255, in float64; pooled PSNR over several images.
+
+Lossless images: an image decoded to exactly its pixels has MSE 0 and PSNR ``inf``. A mean of
+per-image PSNRs (dB) cannot include it, so means leave such values out and count them; the pooled
+PSNR (:func:`pooled_psnr`) averages MSEs instead, where a lossless image simply contributes 0, and is
+infinite only when every image is lossless. README, "Lossless rows", states the rule.
+"""
 from __future__ import annotations
 
 import math
@@ -19,6 +25,42 @@ def _psnr_from_mse(mse: float) -> float:
     if mse == 0.0:
         return math.inf
     return 10.0 * math.log10(PEAK * PEAK / mse)
+
+
+def mse_from_psnr(psnr_db):
+    """The MSE (0..255 scale) a PSNR stands for: 255**2 / 10**(psnr/10); ``inf`` (lossless) -> 0,
+    NaN stays NaN. Works on scalars and arrays (returns float64).
+
+    results.csv stores PSNR at full float precision, so this recovers the MSE the PSNR was computed
+    from to within float rounding (relative error about 1e-15); no separate MSE column is needed.
+    """
+    value = np.asarray(psnr_db, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        out = PEAK * PEAK / np.power(10.0, value / 10.0)   # inf dB -> 255**2 / inf = 0
+    return out if out.ndim else float(out)
+
+
+def pooled_psnr(psnr_db, pixels=None) -> float:
+    """PSNR of the MSE pooled over several images: 10*log10(255**2 / pooled MSE), with the pooled
+    MSE = sum(pixels_i * MSE_i) / sum(pixels_i), i.e. the MSE over every pixel of every image (the
+    rule of the CLIC challenge's evaluation). ``pixels`` (width*height per image) defaults to equal
+    weights, which gives the same value for images of one size (Kodak).
+
+    Lossless images (PSNR ``inf``) count with MSE 0, so the result is finite unless every image
+    is lossless (then ``inf``). NaN values (no PSNR) are left out with their weights; NaN when
+    nothing is left.
+    """
+    mse = np.atleast_1d(mse_from_psnr(psnr_db)).astype(np.float64)
+    weights = np.ones_like(mse) if pixels is None else np.atleast_1d(np.asarray(pixels, dtype=np.float64))
+    if weights.shape != mse.shape:
+        raise ValueError(f"pooled_psnr: {mse.size} PSNR values but {weights.size} pixel counts")
+    if not np.all(np.isfinite(weights) & (weights > 0)):
+        weights = np.ones_like(mse)   # unknown image sizes: every image weighs the same
+    keep = ~np.isnan(mse)
+    if not keep.any():
+        return math.nan
+    pooled = float(np.sum(weights[keep] * mse[keep]) / np.sum(weights[keep]))
+    return _psnr_from_mse(pooled)
 
 
 def psnr(ref: np.ndarray, dist: np.ndarray) -> float:

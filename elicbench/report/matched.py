@@ -2,6 +2,8 @@
 
 For each dataset, codec and target, the means over images of the bpp actually reached and of the
 quality metrics there, so codecs are compared at (nearly) the same rate rather than by BD-rate.
+PSNR follows the lossless rule of ``summary.csv`` (README, "Lossless rows"): the mean over images with
+a finite PSNR, with ``n_psnr_inf`` counting the lossless ones left out.
 """
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ import html
 
 import numpy as np
 
-COLUMNS = ["dataset", "codec", "target_bpp", "n_images", "bpp", "psnr", "ms_ssim_db", "encode_ms", "decode_ms"]
+COLUMNS = ["dataset", "codec", "target_bpp", "n_images", "bpp", "psnr", "ms_ssim_db", "encode_ms", "decode_ms",
+           "n_psnr_inf"]
 
 
 def matched_table(results_df):
@@ -21,8 +24,9 @@ def matched_table(results_df):
     ok = results_df[results_df["target_bpp"].notna() & (results_df["error"].fillna("") == "")]
     if ok.empty:
         return None
+    ok = ok.assign(psnr_inf=np.isposinf(ok["psnr"].astype(float)), psnr=ok["psnr"].replace(np.inf, np.nan))
     g = ok.groupby(["dataset", "codec", "target_bpp"])
-    out = g.agg(n_images=("image", "nunique"), bpp=("bpp", "mean"), psnr=("psnr", "mean"),
+    out = g.agg(n_images=("image", "nunique"), bpp=("bpp", "mean"), psnr=("psnr", "mean"), n_psnr_inf=("psnr_inf", "sum"),
                 ms_ssim=("ms_ssim", "mean"), encode_s=("encode_s", "mean"), decode_s=("decode_s", "mean"))
     out = out.reset_index()
     with np.errstate(divide="ignore"):
@@ -47,6 +51,9 @@ def matched_markdown(table) -> str:
              "means over images.", "",
              "| " + " | ".join(HEADERS) + " |", "|" + "---|" * 2 + "---:|" * (len(HEADERS) - 2)]
     lines += ["| " + " | ".join(_cells(r)) + " |" for r in table.itertuples()]
+    lossless = int(table["n_psnr_inf"].sum())
+    if lossless:
+        lines += ["", f"PSNR: mean over images with a finite PSNR; {lossless} lossless row(s) (PSNR infinite) left out."]
     return "\n".join(lines) + "\n"
 
 
@@ -54,5 +61,8 @@ def matched_html(table) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(r)) + "</tr>"
                    for r in table.itertuples())
+    lossless = int(table["n_psnr_inf"].sum())
+    note = (f"<p>PSNR: mean over images with a finite PSNR; {lossless} lossless row(s) (PSNR infinite) left out.</p>"
+            if lossless else "")
     return (f'<section><h2>Quality at matched bpp</h2><table class="bd"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table></section>")
+            f"<tbody>{body}</tbody></table>{note}</section>")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import textwrap
 import warnings
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.curves import METRICS, Curve, rd_curves
+from ..analysis.curves import METRICS, Curve, coverage_notes, rd_curves
 from ..analysis.reference import REF_PREFIX, check_reference_names, reference_curve, reference_datasets
 
 FIXED_COLOURS = {
@@ -260,21 +261,37 @@ def dataset_figures(results_df, dataset: str, *, with_ref: Sequence[str] = ()):
     out = []
     colours = recorded_colours(results_df)
     psnr_curves: dict[str, Curve] = {}
+    psnr_notes: list[str] = []
     for metric in ("psnr", "ms_ssim_db"):
         curves = rd_curves(results_df, metric)
+        notes = coverage_notes(results_df, metric)   # what is not drawn, and why (README, "Lossless rows")
+        for note in notes:
+            warnings.warn(note, stacklevel=2)
         if metric == "psnr":
-            psnr_curves = curves
+            psnr_curves, psnr_notes = curves, notes
         refs = reference_for(dataset, with_ref, metric)
         count = _n_images_text(list(curves.values()))
         title = f"{title_name}: {METRICS[metric].split(' [')[0]} vs rate" + (f" ({count})" if count else "")
-        out.append((f"rd_{metric}", rd_figure(list(curves.values()), refs, metric=metric, title=title,
-                                                   colours=colours)))
+        out.append((f"rd_{metric}", _footnote(rd_figure(list(curves.values()), refs, metric=metric, title=title,
+                                                             colours=colours), notes)))
     count = _n_images_text(list(psnr_curves.values()))
     for which in ("encode", "decode"):
         title = f"{title_name}: {which} time vs rate" + (f" ({count})" if count else "")
-        out.append((f"time_{which}", time_figure(list(psnr_curves.values()), which=which, title=title,
-                                                          colours=colours)))
+        out.append((f"time_{which}", _footnote(time_figure(list(psnr_curves.values()), which=which, title=title,
+                                                                    colours=colours), psnr_notes)))
     return out
+
+
+def _footnote(fig, notes: Sequence[str]):
+    """Add ``notes`` (what the figure leaves out, and why) in small print under the axes, after any
+    footnote the figure has (the supxlabel, which takes part in the constrained layout)."""
+    if not notes:
+        return fig
+    text = "\n".join(textwrap.fill(f"Note: {n}", 150, subsequent_indent="    ", break_on_hyphens=False)
+                     for n in notes)
+    before = fig.get_supxlabel()
+    fig.supxlabel(f"{before}\n{text}" if before else text, x=0.01, ha="left", fontsize=7, color="#555555")
+    return fig
 
 
 def plot_runs(runs, out_dir, *, with_ref: Sequence[str] = (), formats: Sequence[str] = ("png", "svg")) -> list[Path]:

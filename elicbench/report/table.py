@@ -15,12 +15,14 @@ from typing import Sequence
 import numpy as np
 
 from ..analysis.bdrate import MIN_OVERLAP, BDResult, PerImageBD, bd_quality, bd_rate, check_method, per_image_bd
-from ..analysis.curves import Curve, check_metric, complete_images, image_curves, rd_curves
+from ..analysis.curves import Curve, check_metric, complete_images, coverage_notes, image_curves, rd_curves
 from ..analysis.reference import REF_PREFIX, check_reference_names, reference_curve, reference_datasets
 
 #: Column name of BD-quality, by metric.
-BD_QUALITY_NAMES = {"psnr": "BD-PSNR", "psnr_y": "BD-PSNR-Y", "ms_ssim_db": "BD-MS-SSIM", "ms_ssim": "BD-MS-SSIM"}
-_QUALITY_UNITS = {"psnr": "dB", "psnr_y": "dB", "ms_ssim_db": "dB", "ms_ssim": ""}
+BD_QUALITY_NAMES = {"psnr": "BD-PSNR", "psnr_y": "BD-PSNR-Y", "ms_ssim_db": "BD-MS-SSIM", "ms_ssim": "BD-MS-SSIM",
+                    "psnr_pooled": "BD-PSNR (pooled)", "psnr_y_pooled": "BD-PSNR-Y (pooled)"}
+_QUALITY_UNITS = {"psnr": "dB", "psnr_y": "dB", "ms_ssim_db": "dB", "ms_ssim": "", "psnr_pooled": "dB",
+                  "psnr_y_pooled": "dB"}
 CSV_COLUMNS = [
     "dataset", "codec", "role", "anchor", "metric", "method",
     "bd_rate_pct", "bd_rate_reason", "per_image_bd_rate_pct", "per_image_ci95_lo", "per_image_ci95_hi",
@@ -107,10 +109,10 @@ def dataset_rows(results_df, dataset: str, *, anchor: str | None = None, metric:
     codecs = sorted(results_df["codec"].unique())
     has_refs = dataset in reference_datasets()
     complete = complete_images(results_df, metric)
-    for label in codecs:
-        if not complete.get(label):
-            warnings.append(f"{label}: no image was coded successfully at every rate point; left out")
-    usable = [c for c in codecs if complete.get(c)]
+    # Codecs without a curve, and images left out for being lossless, with why (README, "Lossless rows").
+    warnings += coverage_notes(results_df, metric)
+    drawable = set(rd_curves(results_df, metric))
+    usable = [c for c in codecs if c in drawable]
     if not usable and not (anchor or "").startswith(REF_PREFIX):
         return [], warnings
     # The default anchor is picked among codecs that can be one; an explicit one is checked below.
@@ -122,14 +124,14 @@ def dataset_rows(results_df, dataset: str, *, anchor: str | None = None, metric:
         if not has_refs:
             raise ReportInputError(f"anchor {anchor!r}: there are no published curves for dataset {dataset!r} "
                                    f"(only for {', '.join(reference_datasets())}); choose a codec of the run as anchor")
-        anchor_curve = reference_curve(anchor, dataset).curve(metric)
+        anchor_curve = _published(anchor, dataset, metric)
         rows.append(BDRow(dataset, anchor, "anchor", anchor, metric, method, anchor_curve))
     elif anchor not in codecs:
         raise ReportInputError(f"anchor {anchor!r} is not among the codecs of dataset {dataset!r}: "
                                f"{', '.join(codecs)} (or use a published curve, e.g. ref:vtm)")
     else:
         anchor_images = complete.get(anchor, set())
-        if not anchor_images:
+        if not anchor_images or anchor not in drawable:
             raise ReportInputError(f"anchor {anchor!r} has no image coded at every rate point in {dataset!r}; "
                                    f"choose another anchor")
         own = rd_curves(results_df[results_df["codec"] == anchor], metric)[anchor]
@@ -138,7 +140,7 @@ def dataset_rows(results_df, dataset: str, *, anchor: str | None = None, metric:
         anchor_per_image = image_curves(results_df[results_df["codec"] == anchor], metric).get(anchor, {})
 
     for label in codecs:
-        if label == anchor or not complete.get(label):
+        if label == anchor or label not in drawable:
             continue
         row_warnings: list[str] = []
         if anchor_is_ref:
@@ -156,6 +158,9 @@ def dataset_rows(results_df, dataset: str, *, anchor: str | None = None, metric:
                                     f"{', '.join(sorted(left_out))}")
             sub = results_df[results_df["codec"].isin([label, anchor])]
             pair = rd_curves(sub, metric, images=common)
+            if label not in pair or anchor not in pair:  # pooled: every common image lossless at every point
+                warnings.append(f"{label}: no finite point on the {len(common)} images in common with anchor {anchor}")
+                continue
             test, base = pair[label], pair[anchor]
             per_test = image_curves(results_df[results_df["codec"] == label], metric, images=common).get(label, {})
             per = per_image_bd({k: v for k, v in anchor_per_image.items() if k in common}, per_test,
@@ -180,7 +185,7 @@ def dataset_rows(results_df, dataset: str, *, anchor: str | None = None, metric:
             label = REF_PREFIX + name
             if label == anchor:
                 continue
-            ref = reference_curve(name, dataset).curve(metric)
+            ref = _published(name, dataset, metric)
             rate = bd_rate(base, ref, method)
             quality = bd_quality(base, ref, method)
             published_rows.append(BDRow(dataset, label, "published", anchor, metric, method, ref, rate, quality,
@@ -194,6 +199,13 @@ def dataset_rows(results_df, dataset: str, *, anchor: str | None = None, metric:
             warnings.append(f"published {dataset} curves average all {full} images; measured curves here use "
                             f"{', '.join(map(str, sorted(measured)))}: comparisons with them are indicative only")
     return rows, warnings
+
+
+def _published(name: str, dataset: str, metric: str) -> Curve:
+    try:
+        return reference_curve(name, dataset).curve(metric)
+    except ValueError as exc:  # e.g. psnr_pooled: published curves give mean PSNR and MS-SSIM only
+        raise ReportInputError(f"{exc}; use --metric psnr or ms_ssim_db with published curves") from None
 
 
 def _run_source(results_df, label: str) -> str:
