@@ -115,13 +115,21 @@ def default_out_dir(dataset: Dataset) -> Path:
 
 
 def dataset_manifest(dataset: Dataset) -> dict[str, Any]:
-    from .datasets import file_sha256
+    """The manifest's ``dataset`` entry: one record per image (``datasets.image_record``: hash, size,
+    an EXIF orientation or ICC profile that was recorded and not applied, or why it is unreadable).
+    Warns once (DatasetWarning) when images carry an orientation or a non-sRGB profile."""
+    import warnings
 
+    from .datasets import DatasetWarning, ignored_metadata_warning, image_record
+
+    images = [image_record(ref) for ref in dataset.images]
+    message = ignored_metadata_warning(images)
+    if message:
+        warnings.warn(message, DatasetWarning, stacklevel=2)
     return {
         "name": dataset.name, "source": dataset.source,
         "root": str(dataset.root) if dataset.root else None, **dataset.info,
-        "images": [{"name": ref.name, "file": ref.path.name, "bytes": ref.path.stat().st_size,
-                    "sha256": file_sha256(ref.path)} for ref in dataset.images],
+        "images": images,
     }
 
 

@@ -12,7 +12,8 @@ A directory dataset is every file directly in it with one of the suffixes in ``I
 
 Hashes: resolving never hashes files unless ``verify=True``; ``verify_dataset`` hashes every image,
 checks those with a known SHA-256 and stores all hashes in ``dataset.info["sha256"]`` for the manifest.
-Pixels: ``load_rgb`` (policy in ``elicbench.datasets.images``).
+Pixels: ``load_rgb`` (policy in ``elicbench.datasets.images``). Manifest entries: ``image_record``
+(hash, size, and the EXIF orientation / ICC profile that are recorded but not applied).
 """
 from __future__ import annotations
 
@@ -23,15 +24,16 @@ from typing import Any
 
 from ..registry import UnknownNameError
 from . import clic as _clic, kodak as _kodak, sample as _sample  # noqa: F401  (register the named datasets)
-from .base import Dataset, DatasetError, ImageLoadError, ImageRef
+from .base import Dataset, DatasetError, DatasetWarning, ImageLoadError, ImageRef
 from .catalog import DATASETS, NamedDataset, image_refs
 from .checksums import file_sha256
-from .images import IMAGE_SUFFIXES, list_image_files, load_rgb
+from .images import (IMAGE_SUFFIXES, ignored_metadata, ignored_metadata_warning, list_image_files, load_rgb,
+                     unreadable_reason)
 
 __all__ = [
-    "DATASETS", "Dataset", "DatasetError", "IMAGE_SUFFIXES", "ImageLoadError", "ImageRef", "NamedDataset",
-    "dataset_names", "describe_datasets", "fetch_dataset", "file_sha256", "load_rgb", "resolve_dataset",
-    "verify_dataset",
+    "DATASETS", "Dataset", "DatasetError", "DatasetWarning", "IMAGE_SUFFIXES", "ImageLoadError", "ImageRef",
+    "NamedDataset", "dataset_names", "describe_datasets", "fetch_dataset", "file_sha256", "ignored_metadata",
+    "ignored_metadata_warning", "image_record", "load_rgb", "resolve_dataset", "verify_dataset",
 ]
 
 
@@ -103,6 +105,22 @@ def verify_dataset(dataset: Dataset) -> dict[str, str]:
         raise DatasetError(f"dataset {dataset.name!r} ({dataset.source}) failed verification: " + "; ".join(bad))
     dataset.info["sha256"] = hashes
     return hashes
+
+
+def image_record(ref: ImageRef) -> dict[str, Any]:
+    """One image's entry in the manifest: ``name``, ``file``, ``bytes``, ``sha256`` and whatever
+    :func:`ignored_metadata` finds (EXIF orientation, ICC profile). A file that cannot be read (a
+    broken symbolic link, no permission) gets ``bytes`` and ``sha256`` None and ``error`` saying
+    why; its jobs become error rows naming it."""
+    record: dict[str, Any] = {"name": ref.name, "file": ref.path.name}
+    try:
+        record["bytes"] = ref.path.stat().st_size
+        record["sha256"] = file_sha256(ref.path)
+    except OSError as exc:
+        record.update(bytes=None, sha256=None, error=unreadable_reason(ref.path, exc))
+        return record
+    record.update(ignored_metadata(ref.path))
+    return record
 
 
 def describe_datasets() -> list[dict[str, Any]]:

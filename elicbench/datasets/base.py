@@ -10,6 +10,11 @@ class DatasetError(Exception):
     """A dataset cannot be found, fetched or verified (exit code 2 at the CLI)."""
 
 
+class DatasetWarning(UserWarning):
+    """Something about a dataset's files a user should know, that does not stop a run (e.g. an EXIF
+    orientation that is recorded but not applied)."""
+
+
 class ImageLoadError(Exception):
     """One image cannot be read: becomes an error row naming the file; the run goes on."""
 

@@ -21,18 +21,27 @@ Normalisation policy
 - CMYK, YCbCr and other colour spaces Pillow converts: Pillow's conversion to RGB ("cmyk->rgb").
 - 32-bit integer and floating-point images (``I`` without a 16-bit source, ``F``): refused with
   ImageLoadError, since there is no agreed mapping to 8 bits.
-- EXIF orientation is NOT applied: benchmark datasets are stored upright, and rotating would make
-  width x height (and so bpp) differ from what other tools report for the same file.
-  ICC profiles are not applied either: pixel values are used as stored.
+- EXIF orientation is NOT applied: pixels are compared as stored, as CompressAI and the published
+  Kodak/CLIC results do; rotating would make width x height (and so bpp) differ from what other tools
+  report for the same file. ICC profiles are not applied either: pixel values are used as stored
+  (every codec gets the same values, and no codec here writes the profile into its file).
+  :func:`ignored_metadata` says what a file carries that was so ignored; the run records it per image
+  in the manifest and warns once (:func:`ignored_metadata_warning`; an sRGB profile is recorded but
+  not warned about, since the stored values are sRGB either way).
 - Multi-frame files (GIF, multi-page TIFF): the first frame ("frame 1 of N").
 
-A file that cannot be read (missing, not an image, corrupt, truncated) raises
-``ImageLoadError("<path>: cannot read image: <reason>")``.
+A file that cannot be read (missing, a broken symbolic link, not an image, corrupt, truncated)
+raises ``ImageLoadError("<path>: cannot read image: <reason>")``; in a run it becomes an error row.
 """
 from __future__ import annotations
 
+import errno
+import hashlib
+import io
+import os
 import sys
 from pathlib import Path
+from typing import Any, Iterable
 
 import numpy as np
 from PIL import Image
@@ -60,18 +69,50 @@ _LOW_BYTE_DECODE: dict[str, tuple[str, tuple[int, int, int], int | None, str]] =
 def list_image_files(directory: Path) -> list[Path]:
     """Image files directly in ``directory`` (not recursive), sorted by file name.
 
-    Hidden files (e.g. macOS ``._name.png`` resource forks) are skipped.
+    Hidden files (e.g. macOS ``._name.png`` resource forks) and directories are skipped. A symbolic
+    link with an image suffix is listed even when its target is missing (a broken link): reading it
+    then fails, so the run shows it as an error row rather than leaving the image out unnoticed.
     """
     return sorted(
         (p for p in directory.iterdir()
-         if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()),
+         if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+         and (p.is_file() or _broken_link(p))),
         key=lambda p: p.name,
     )
+
+
+def _broken_link(path: Path) -> bool:
+    """A symbolic link whose target does not exist (or that loops)."""
+    return path.is_symlink() and not path.exists()
+
+
+def _broken_link_text(path: Path) -> str:
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"symbolic link to {target} that loops back on itself"
+    return f"broken symbolic link to {target} (the target does not exist)"
+
+
+def unreadable_reason(path: Path, exc: BaseException | None = None) -> str:
+    """Why ``path`` cannot be read, in words: a broken link, else the OS error."""
+    if _broken_link(Path(path)):
+        return _broken_link_text(Path(path))
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) if exc is not None else "cannot be read"
 
 
 def load_rgb(ref: ImageRef | Path | str) -> tuple[np.ndarray, str]:
     """Read one image as a C-contiguous (H, W, 3) uint8 RGB array, plus what was converted."""
     path = Path(ref.path if isinstance(ref, ImageRef) else ref)
+    if _broken_link(path):
+        raise ImageLoadError(f"{path}: cannot read image: {unreadable_reason(path)}")
     try:
         with Image.open(path) as im:
             return _to_rgb(im, path)
@@ -195,3 +236,79 @@ def _sixteen_bit_colour(im: Image.Image, path: Path, rawmode: str) -> tuple[np.n
 
 def _finish(rgb: np.ndarray, notes: list[str]) -> tuple[np.ndarray, str]:
     return np.ascontiguousarray(rgb, dtype=np.uint8), ", ".join(n for n in notes if n)
+
+
+# --- metadata that is ignored (recorded, not applied) ---------------------------------------------
+
+EXIF_ORIENTATION_TAG = 0x0112
+#: EXIF orientation values: how a viewer turns the stored pixels for display (1 = as stored).
+EXIF_ORIENTATIONS = {
+    1: "as stored", 2: "mirrored left-right", 3: "rotated 180", 4: "mirrored top-bottom",
+    5: "mirrored along the main diagonal", 6: "rotated 90 clockwise", 7: "mirrored along the anti-diagonal",
+    8: "rotated 90 counter-clockwise",
+}
+
+
+def ignored_metadata(path: Path | str) -> dict[str, Any]:
+    """What a file carries that :func:`load_rgb` does not apply, for the manifest (``{}`` when nothing):
+
+    - ``exif_orientation``: the EXIF orientation tag when it is not 1 ("as stored"), with
+      ``exif_orientation_meaning`` (e.g. 6, "rotated 90 clockwise": viewers show the image turned,
+      the benchmark codes the stored pixels);
+    - ``icc_profile``: ``{"description", "bytes", "sha256", "srgb"}`` of an embedded ICC profile.
+
+    Reads the header only (no pixel decoding). An unreadable file gives ``{}``: load_rgb reports it.
+    """
+    try:
+        with Image.open(path) as im:
+            orientation = im.getexif().get(EXIF_ORIENTATION_TAG)
+            icc = im.info.get("icc_profile")
+    except Exception:  # unreadable: the job's error row says why
+        return {}
+    out: dict[str, Any] = {}
+    if isinstance(orientation, int) and orientation != 1:
+        out["exif_orientation"] = orientation
+        out["exif_orientation_meaning"] = EXIF_ORIENTATIONS.get(orientation, "not a valid orientation value")
+    if isinstance(icc, bytes) and icc:
+        description = _icc_description(icc)
+        out["icc_profile"] = {
+            "description": description, "bytes": len(icc), "sha256": hashlib.sha256(icc).hexdigest(),
+            "srgb": bool(description) and "srgb" in description.lower().replace(" ", ""),
+        }
+    return out
+
+
+def _icc_description(icc: bytes) -> str | None:
+    try:
+        from PIL import ImageCms
+
+        return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip() or None
+    except Exception:  # no littlecms in this Pillow, or a malformed profile
+        return None
+
+
+def ignored_metadata_warning(images: Iterable[dict[str, Any]], *, limit: int = 3) -> str | None:
+    """One sentence about the images (manifest records with ``name`` and :func:`ignored_metadata`'s
+    keys) whose EXIF orientation or non-sRGB ICC profile was ignored; None when there are none."""
+    rotated, profiled = [], []
+    for image in images:
+        if "exif_orientation" in image:
+            rotated.append(f"{image.get('name')} ({image['exif_orientation']}: {image['exif_orientation_meaning']})")
+        icc = image.get("icc_profile")
+        if icc and not icc.get("srgb"):
+            profiled.append(f"{image.get('name')} ({icc.get('description') or 'unnamed profile'})")
+
+    def some(items: list[str]) -> str:
+        return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+    parts = []
+    if rotated:
+        parts.append(f"{len(rotated)} image(s) have an EXIF orientation that viewers apply, not applied here: "
+                     f"{some(rotated)}")
+    if profiled:
+        parts.append(f"{len(profiled)} image(s) have a non-sRGB ICC profile, not applied here: {some(profiled)}")
+    if not parts:
+        return None
+    return ("; ".join(parts) + ". elicbench codes and measures the pixels as stored (neither rotated nor "
+            "colour-converted, as CompressAI and published results do); recorded per image in manifest.json "
+            "(dataset.images)")
