@@ -1,4 +1,6 @@
-"""Shared fixtures. Tests use the real Kodak images from $ELICBENCH_DATA (CI: ../shared/datasets)."""
+"""Shared fixtures. Tests use the real Kodak images from $ELICBENCH_DATA (CI: ../shared/datasets);
+without them (a fresh clone) ``photo`` and ``bench_data.BENCH_DATASET`` fall back to photographs that
+ship with scikit-image, and the tests that need Kodak itself skip, naming it."""
 from __future__ import annotations
 
 import os
@@ -44,3 +46,25 @@ def kodak_image(kodak_dir: Path):
         return cache[n]
 
     return load
+
+
+@pytest.fixture(scope="session")
+def photo(data_root: Path):
+    """A 768x512 photograph as RGB uint8: Kodak image n when Kodak is there, else a mosaic of two
+    scikit-image photographs at their native resolution (astronaut and a textured micrograph,
+    swapped for odd n), so that a fresh clone runs the tests that need a natural image, not Kodak."""
+    if (data_root / "kodak" / "kodim01.png").exists():
+        from PIL import Image
+
+        def kodak(n: int = 1) -> np.ndarray:
+            with Image.open(data_root / "kodak" / f"kodim{n:02d}.png") as im:
+                return np.asarray(im.convert("RGB"))
+        return kodak
+    from skimage import data
+
+    astronaut, micrograph = data.astronaut(), data.immunohistochemistry()
+
+    def mosaic(n: int = 1) -> np.ndarray:
+        left, right = (astronaut, micrograph) if n % 2 else (micrograph, astronaut)
+        return np.ascontiguousarray(np.concatenate([left, right[:, :256]], axis=1))
+    return mosaic

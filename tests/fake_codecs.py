@@ -29,10 +29,11 @@ class _PNGish(Codec):
 if "test-crash" not in CODECS:
     @register_codec("test-crash")
     class CrashOnPortrait(_PNGish):
-        """Kills its worker process on portrait images (kodim04): the runner must survive that."""
+        """Kills its worker process on images that are not landscape (Kodak's kodim04, scikit-image's
+        astronaut): the runner must survive that."""
 
         def encode(self, image, quality):
-            if image.shape[0] > image.shape[1]:
+            if image.shape[0] >= image.shape[1]:
                 os._exit(3)
             return super().encode(image, quality)
 

@@ -10,12 +10,13 @@ import pytest
 
 from elicbench.check import CheckError, Tolerances, check_baseline, compare
 from elicbench.runner import RunConfig, run_benchmark
+from bench_data import BENCH_DATASET, BENCH_IMAGES
 
 
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory):
     out = tmp_path_factory.mktemp("baseline") / "run"
-    outcome = run_benchmark(RunConfig(dataset="kodak", codecs=["jpeg", "webp"], limit=2, out=out,
+    outcome = run_benchmark(RunConfig(dataset=BENCH_DATASET, codecs=["jpeg", "webp"], limit=2, out=out,
                                       qualities={"jpeg": [20, 50, 75, 90], "webp": [20, 50, 75, 90]},
                                       progress=False))
     assert outcome.ok
@@ -50,7 +51,7 @@ def test_changed_jpeg_default_fails_and_names_rows(baseline):
     # Every JPEG row is named: 4:4:4 makes larger files, a worse move, so the rows regressed; WebP rows
     # are untouched.
     diff = res.stdout.split("row(s) differ from the baseline")[1]
-    for image in ("kodim01", "kodim02"):
+    for image in tuple(BENCH_IMAGES[:2]):
         row = next(line for line in diff.splitlines() if line.startswith(f"| {image} | jpeg | 50 |"))
         assert "| regressed | bytes +" in row and "%, larger)" in row
     assert "| webp |" not in diff
@@ -154,15 +155,15 @@ def test_perturbed_elic_weight_fails(tmp_path):
     src = __import__("elicbench").__path__[0] + "/data/elic-demo"
     models = tmp_path / "models"
     shutil.copytree(src, models)
-    lam = 0.0032
+    mdir = sorted(d for d in models.iterdir() if (d / "elic.json").is_file())[0]  # one demo model
+    info = json.loads((mdir / "elic.json").read_text())
+    lam = info["lambda"]
     base_dir = tmp_path / "baseline"
-    outcome = run_benchmark(RunConfig(dataset="kodak", codecs=["elic"], qualities={"elic": [lam]}, limit=1,
+    outcome = run_benchmark(RunConfig(dataset=BENCH_DATASET, codecs=["elic"], qualities={"elic": [lam]}, limit=1,
                                       out=base_dir, options={"elic": {"models": str(models)}}, progress=False))
     assert outcome.ok, outcome.failures
     assert check_baseline(base_dir, elic_models=str(models), progress=False).passed
 
-    mdir = models / "tiny-q4"
-    info = json.loads((mdir / "elic.json").read_text())
     with np.load(mdir / "weights.npz") as npz:
         arrays = {k: npz[k] for k in npz.files}
     w = arrays["w0000"].astype(np.float32)
@@ -178,14 +179,14 @@ def test_perturbed_elic_weight_fails(tmp_path):
     result = check_baseline(base_dir, elic_models=str(models), progress=False)
     assert not result.passed
     assert any(r["codec"] == "elic" and r["quality"] == lam for r in result.rows)
-    assert "| kodim01 | elic | 0.0032 |" in result.text
+    assert f"| {BENCH_IMAGES[0]} | elic | {lam:g} |" in result.text
 
 
 def test_rows_that_failed_in_the_baseline_and_fail_again_are_not_regressions(tmp_path):
     import fake_codecs  # noqa: F401  (registers test-fail: quality 13 fails)
 
     out = tmp_path / "base"
-    outcome = run_benchmark(RunConfig(dataset="kodak", codecs=["test-fail"], qualities={"test-fail": [12, 13]},
+    outcome = run_benchmark(RunConfig(dataset=BENCH_DATASET, codecs=["test-fail"], qualities={"test-fail": [12, 13]},
                                       limit=1, out=out, jobs=1, progress=False))
     assert len(outcome.failures) == 1
     result = check_baseline(out, jobs=1, progress=False)
@@ -223,7 +224,7 @@ def test_a_baseline_without_image_hashes_is_checked_with_a_warning(baseline, tmp
     (copy / "manifest.json").write_text(json.dumps(manifest))
     result = check_baseline(copy, jobs=1, progress=False)
     assert result.passed
-    assert result.unverified_images == ["kodim01", "kodim02"]
+    assert result.unverified_images == BENCH_IMAGES[:2]
     assert result.text.startswith("WARNING: 2 image(s) NOT VERIFIED")
     assert "PASS: no change against the baseline. WARNING: 2 image(s) NOT VERIFIED" in result.text
 
@@ -251,7 +252,7 @@ def test_resume_with_a_corrupt_manifest_is_a_one_line_usage_error(baseline, tmp_
     copy = tmp_path / "run"
     shutil.copytree(baseline, copy)
     (copy / "manifest.json").write_text("[]")
-    rc = main(["run", "--dataset", "kodak", "--codecs", "jpeg", "--qualities", "jpeg=20", "--limit", "1",
+    rc = main(["run", "--dataset", BENCH_DATASET, "--codecs", "jpeg", "--qualities", "jpeg=20", "--limit", "1",
                "--out", str(copy), "--resume", "--no-progress", "--jobs", "1"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "manifest.json" in err[0] and "JSON object" in err[0], err

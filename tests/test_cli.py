@@ -43,10 +43,10 @@ def test_empty_directory_is_usage_error(capsys, tmp_path):
     assert code == 2 and ("empty" in err.lower() or "no images" in err.lower())
 
 
-def test_awkward_images_are_rows_not_crashes(capsys, tmp_path, kodak_image):
+def test_awkward_images_are_rows_not_crashes(capsys, tmp_path, photo):
     d = tmp_path / "imgs"
     d.mkdir()
-    k = kodak_image(5)
+    k = photo(5)
     Image.fromarray(k[:100, :100]).save(d / "a_small.png")                      # under 161 px: MS-SSIM NaN
     rgba = np.dstack([k[:200, :240], np.full((200, 240), 128, np.uint8)])
     Image.fromarray(rgba, "RGBA").save(d / "b_rgba.png")

@@ -11,6 +11,7 @@ import pytest
 
 from elicbench.results import load_results, read_rows
 from elicbench.runner import RunConfig, run_benchmark
+from bench_data import BENCH_DATASET, BENCH_IMAGES
 
 distributed = pytest.importorskip("distributed")
 
@@ -27,7 +28,7 @@ def cluster():
 
 
 def _config(out, **kw):
-    return RunConfig(dataset="kodak", codecs=["jpeg", "webp"], qualities={"jpeg": [40, 80], "webp": [40, 80]},
+    return RunConfig(dataset=BENCH_DATASET, codecs=["jpeg", "webp"], qualities={"jpeg": [40, 80], "webp": [40, 80]},
                      limit=3, out=out, progress=False, **kw)
 
 

@@ -6,13 +6,14 @@ import pytest
 from elicbench.codecs import get_codec
 from elicbench.metrics import bits_per_pixel
 from elicbench.ratematch import search_quality
+from bench_data import BENCH_DATASET
 
 
 @pytest.mark.parametrize("name", ["jpeg", "webp"])
 @pytest.mark.parametrize("target", [0.5, 1.0])
-def test_closest_quality_within_one_step(kodak_image, name, target):
+def test_closest_quality_within_one_step(photo, name, target):
     codec = get_codec(name)()
-    image = kodak_image(3)[:256, :384]
+    image = photo(3)[:256, :384]
     h, w = image.shape[:2]
     q, tried = search_quality(codec, image, target)
     bpp = lambda quality: bits_per_pixel(len(codec.encode(image, quality)), w, h)  # noqa: E731
@@ -25,9 +26,9 @@ def test_closest_quality_within_one_step(kodak_image, name, target):
     assert len(tried) <= 10
 
 
-def test_unreachable_target_gives_the_nearest_end(kodak_image):
+def test_unreachable_target_gives_the_nearest_end(photo):
     codec = get_codec("jpeg")()
-    image = kodak_image(3)[:256, :256]
+    image = photo(3)[:256, :256]
     q, tried = search_quality(codec, image, 0.001)
     assert q == 1
 
@@ -38,7 +39,7 @@ def test_rate_matched_run_and_report(tmp_path):
     from elicbench.results import load_results
     from elicbench.runner import RunConfig, run_benchmark
 
-    outcome = run_benchmark(RunConfig(dataset="kodak", codecs=["jpeg", "webp"], limit=2, target_bpp=[0.5, 1.0],
+    outcome = run_benchmark(RunConfig(dataset=BENCH_DATASET, codecs=["jpeg", "webp"], limit=2, target_bpp=[0.5, 1.0],
                                       out=tmp_path / "run", progress=False, jobs=2))
     assert outcome.ok
     df = load_results(tmp_path / "run" / "results.csv")
@@ -48,5 +49,5 @@ def test_rate_matched_run_and_report(tmp_path):
     report = build_report([load_run(tmp_path / "run")], visual_bpp=None, plots=False)
     assert "## Quality at matched bpp" in report.markdown
     section = report.markdown.split("## Quality at matched bpp")[1]
-    assert "| kodak | webp | 0.5 | 2 |" in section and "| kodak | jpeg | 1 | 2 |" in section
+    assert f"| {BENCH_DATASET} | webp | 0.5 | 2 |" in section and f"| {BENCH_DATASET} | jpeg | 1 | 2 |" in section
     assert "Quality at matched bpp" in report.html

@@ -1,4 +1,4 @@
-"""The Pillow codecs on real Kodak images: round trips, rates, options, errors, determinism."""
+"""The Pillow codecs on real photographs (Kodak, or the `photo` fallback): round trips, rates, options, errors, determinism."""
 from __future__ import annotations
 
 import io
@@ -25,9 +25,9 @@ def make(name: str, **settings):
 
 
 @pytest.fixture(scope="module")
-def crop(kodak_image) -> np.ndarray:
+def crop(photo) -> np.ndarray:
     """A 256x384 detailed crop of kodim23 (both sides multiples of 16 and not): fast to code."""
-    return np.ascontiguousarray(kodak_image(23)[100:356, 200:584])
+    return np.ascontiguousarray(photo(23)[100:356, 200:584])
 
 
 def low_high(codec) -> tuple[float, float]:
@@ -75,10 +75,10 @@ def test_deterministic_codecs_give_the_same_bytes_twice(name, crop):
 
 
 @pytest.mark.parametrize("name", FAST)
-def test_default_sweep_spans_the_rates(name, kodak_image):
-    """On a full Kodak image the default sweep rises monotonically from low to high bpp."""
+def test_default_sweep_spans_the_rates(name, photo):
+    """On a full 768x512 photograph the default sweep rises monotonically from low to high bpp."""
     codec = make(name)
-    image = kodak_image(23)
+    image = photo(23)
     h, w = image.shape[:2]
     qs = sorted(codec.qualities(), reverse=not codec.quality_scale.higher_means_more_bits)
     bpp = [bits_per_pixel(len(codec.encode(image, q)), w, h) for q in qs]
@@ -109,11 +109,11 @@ def test_jpeg_optimize_is_smaller_with_the_same_pixels(crop):
     assert np.array_equal(plain.decode(a), optimized.decode(b))
 
 
-def test_jpeg2000_ratio_sets_the_rate(kodak_image):
+def test_jpeg2000_ratio_sets_the_rate(photo):
     """Compression ratio r on 8-bit RGB gives about 24/r bits per pixel, whatever the content."""
     codec = make("jpeg2000")
     for n in (1, 23):
-        image = kodak_image(n)
+        image = photo(n)
         bpp = bits_per_pixel(len(codec.encode(image, 48)), image.shape[1], image.shape[0])
         assert 0.47 < bpp <= 0.5, (n, bpp)
 

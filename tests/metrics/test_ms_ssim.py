@@ -1,4 +1,4 @@
-"""MS-SSIM against TensorFlow's reference (tf.image.ssim_multiscale) on real Kodak images."""
+"""MS-SSIM against TensorFlow's reference (tf.image.ssim_multiscale) on real photographs (Kodak, or the `photo` fallback)."""
 from __future__ import annotations
 
 import io
@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from elicbench.metrics import MetricUndefined, ms_ssim, ms_ssim_db
+from bench_data import HAVE_KODAK
 
 
 def jpeg_round_trip(image: np.ndarray, quality: int) -> np.ndarray:
@@ -25,11 +26,11 @@ ODD = {"kodim13-q2-171x263": ("kodim13-q2", 171, 263), "kodim01-q5-161x161": ("k
 
 
 @pytest.fixture(scope="module")
-def pairs(kodak_image) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def pairs(photo) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Kodak images (768x512) through low-quality JPEG."""
     out = {}
     for key, (n, q) in JPEG_PAIRS.items():
-        ref = kodak_image(n)
+        ref = photo(n)
         out[key] = (ref, jpeg_round_trip(ref, q))
     return out
 
@@ -63,7 +64,8 @@ def test_matches_tensorflow(crops, tf_values):
     for key, (ref, dist) in crops.items():
         assert ms_ssim(ref, dist) == pytest.approx(tf_values[key], abs=1e-4), key
     # The pairs span a useful range, so agreement is not an accident of values near 1.
-    assert min(tf_values.values()) < 0.7 and max(tf_values.values()) > 0.95, tf_values
+    # (Kodak reaches below 0.7 at JPEG q2; the fallback mosaic's texture keeps it near 0.85.)
+    assert min(tf_values.values()) < (0.7 if HAVE_KODAK else 0.9) and max(tf_values.values()) > 0.95, tf_values
 
 
 def test_channels_are_averaged(pairs):
@@ -85,23 +87,23 @@ def test_identical_images(pairs):
     assert ms_ssim_db(ms_ssim(ref, ref.copy())) == math.inf
 
 
-def test_falls_with_jpeg_quality(kodak_image):
-    ref = kodak_image(7)
+def test_falls_with_jpeg_quality(photo):
+    ref = photo(7)
     values = [ms_ssim(ref, jpeg_round_trip(ref, q)) for q in (90, 40, 10, 2)]
     assert all(a > b for a, b in zip(values, values[1:])), values
 
 
-def test_small_images_are_undefined(kodak_image):
-    ref = kodak_image(1)[:160, :200]
+def test_small_images_are_undefined(photo):
+    ref = photo(1)[:160, :200]
     with pytest.raises(MetricUndefined, match=r"^MS-SSIM needs at least 161x161 pixels \(5 scales, 11-px window\); image is 200x160$"):
         ms_ssim(ref, ref)
     with pytest.raises(MetricUndefined, match="image is 160x300"):
-        ms_ssim(kodak_image(1)[:300, :160], kodak_image(2)[:300, :160])
+        ms_ssim(photo(1)[:300, :160], photo(2)[:300, :160])
 
 
-def test_shape_mismatch_is_an_error(kodak_image):
+def test_shape_mismatch_is_an_error(photo):
     with pytest.raises(ValueError, match="images differ in shape"):
-        ms_ssim(kodak_image(1), kodak_image(1)[:, :700])
+        ms_ssim(photo(1), photo(1)[:, :700])
 
 
 def test_ms_ssim_db():

@@ -18,8 +18,8 @@ def jpeg_round_trip(image: np.ndarray, quality: int) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def image(kodak_image) -> np.ndarray:
-    return kodak_image(7)
+def image(photo) -> np.ndarray:
+    return photo(7)
 
 
 def test_identical_images_are_infinite(image):

@@ -70,14 +70,14 @@ def elic_tiny_model(elic_runner):
 
 
 @pytest.fixture(scope="session")
-def odd_crop(kodak_image):
+def odd_crop(photo):
     """333x517: neither side a multiple of 64 (nor even)."""
-    return np.ascontiguousarray(kodak_image(1)[:333, :517])
+    return np.ascontiguousarray(photo(1)[:333, :517])
 
 
 @pytest.fixture(scope="session")
-def small_crop(kodak_image):
-    return np.ascontiguousarray(kodak_image(23)[100:228, 200:392])
+def small_crop(photo):
+    return np.ascontiguousarray(photo(23)[100:228, 200:392])
 
 
 @pytest.fixture(scope="session")

@@ -134,11 +134,11 @@ def test_coding_round_trip_latents_are_exact(elic_tf, elic_tiny_model, crop, req
     assert np.max(np.abs(y_hat_encoder.numpy() - y.numpy())) <= 0.5 + 1e-4
 
 
-def test_estimated_rate_matches_actual(elic_tf, elic_runner, kodak_image):
+def test_estimated_rate_matches_actual(elic_tf, elic_runner, photo):
     from elicbench.codecs.elic import container
 
     for n in (4, 15):
-        image = np.ascontiguousarray(kodak_image(n)[:256, :320])
+        image = np.ascontiguousarray(photo(n)[:256, :320])
         data = elic_runner.compress(image)
         raw_bits = 8 * sum(len(s) for s in container.unpack(data).strings)
         estimate = elic_runner.estimate_bits(image)

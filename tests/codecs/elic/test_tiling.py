@@ -80,9 +80,9 @@ def _tiled_analysis(model, x, tile, halo):
     return tiling.apply(model.analysis_fn, x, tiling.plan(x.shape[1], x.shape[2], tile, halo, unit=64), y, divisor=s)
 
 
-def test_tiled_analysis_equals_the_whole_image_and_needs_its_halo(elic_tiny_model, kodak_image):
+def test_tiled_analysis_equals_the_whole_image_and_needs_its_halo(elic_tiny_model, photo):
     model = elic_tiny_model
-    x = kodak_image(5)[:384, :576].astype(np.float32)[None]
+    x = photo(5)[:384, :576].astype(np.float32)[None]
     whole = model.analysis_fn(x).numpy()
     tiled = _tiled_analysis(model, x, 128, model.analysis_halo)
     np.testing.assert_allclose(tiled, whole, rtol=0, atol=1e-5 * np.abs(whole).max())

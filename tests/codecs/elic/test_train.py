@@ -19,12 +19,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-DATA = Path(os.environ.get("ELICBENCH_DATA", Path(__file__).resolve().parents[4] / "shared" / "datasets"))
-TRAIN_DIR = DATA / "train"
+DATA = Path(os.environ["ELICBENCH_DATA"])  # tests/conftest.py sets the default
 KODAK_DIR = DATA / "kodak"
 
-needs_data = pytest.mark.skipif(not TRAIN_DIR.is_dir() or not KODAK_DIR.is_dir(),
-                                reason="needs $ELICBENCH_DATA with train/ and kodak/")
+needs_kodak = pytest.mark.skipif(not (KODAK_DIR / "kodim05.png").is_file(),
+                                 reason=f"needs the Kodak images in {KODAK_DIR} (set ELICBENCH_DATA)")
 
 INTERRUPT_AT = 6
 TOTAL_STEPS = 18
@@ -40,21 +39,49 @@ def micro_config():
         h_s_widths=(24, 32), hyper_out=64, channel_context_widths=(16, 16))
 
 
+def state_dir(out_dir: Path) -> Path:
+    """Where a run keeps its checkpoints and log: ``--out/training`` (the model is ``--out`` itself)."""
+    return out_dir / "training"
+
+
 def read_log(out_dir: Path, split: str) -> list[dict[str, float]]:
-    with open(out_dir / "train_log.csv") as f:
+    with open(state_dir(out_dir) / "train_log.csv") as f:
         return [{k: float(v) if v not in ("", split) else v for k, v in row.items()}
                 for row in csv.DictReader(f) if row["split"] == split]
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def train_dir(tmp_path_factory) -> Path:
+    """$ELICBENCH_DATA/train when present (CI), else photographs that ship with scikit-image."""
+    if (DATA / "train").is_dir():
+        return DATA / "train"
+    from skimage import data
+
+    folder = tmp_path_factory.mktemp("photos")
+    for name in ("astronaut", "coffee", "chelsea", "rocket"):
+        Image.fromarray(getattr(data, name)()).save(folder / f"{name}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def test_image() -> np.ndarray:
+    """A photograph to code: kodim23 (CI), else scikit-image's astronaut."""
+    if (KODAK_DIR / "kodim23.png").is_file():
+        return np.asarray(Image.open(KODAK_DIR / "kodim23.png").convert("RGB"))
+    from skimage import data
+
+    return data.astronaut()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, train_dir):
     """Train, get stopped by SIGINT after step INTERRUPT_AT, then resume the same call to TOTAL_STEPS."""
     from elicbench.codecs.elic import train as train_module
     from elicbench.tfenv import import_tf
 
     out_dir = tmp_path_factory.mktemp("elic-train")
     settings = dict(config=micro_config(), steps=TOTAL_STEPS, batch_size=4, patch_size=64, learning_rate=2e-3,
-                    log_every=1, checkpoint_every=1000, seed=3, progress=False, saved_model=False)
+                    warmup_steps=0, log_every=1, checkpoint_every=1000, seed=3, progress=False, saved_model=False)
 
     original_update = train_module._Progress.update
 
@@ -71,19 +98,18 @@ def trained(tmp_path_factory):
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
     try:
         with pytest.raises(train_module.TrainingInterrupted) as stopped:
-            train_module.train(TRAIN_DIR, LAMBDA, out_dir, **settings)
-        checkpoints_after_stop = sorted(p.name for p in (out_dir / "checkpoints").glob("ckpt-*.index"))
+            train_module.train(train_dir, LAMBDA, out_dir, **settings)
+        checkpoints_after_stop = sorted(p.name for p in (state_dir(out_dir) / "checkpoints").glob("ckpt-*.index"))
         mp.undo()
-        model_dir = train_module.train(TRAIN_DIR, LAMBDA, out_dir, **settings)
+        model_dir = train_module.train(train_dir, LAMBDA, out_dir, **settings)
     finally:
         mp.undo()
         tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": False, **graph_options})
-    return {"out_dir": out_dir, "model_dir": Path(model_dir), "stop_message": str(stopped.value),
+    return {"out_dir": out_dir, "model_dir": Path(model_dir), "train_dir": train_dir, "stop_message": str(stopped.value),
             "checkpoints_after_stop": checkpoints_after_stop}
 
 
 @pytest.mark.slow
-@needs_data
 def test_signal_saves_a_checkpoint_and_the_next_call_resumes_from_it(trained):
     assert f"step {INTERRUPT_AT}/{TOTAL_STEPS}" in trained["stop_message"]
     assert trained["checkpoints_after_stop"] == [f"ckpt-{INTERRUPT_AT}.index"]
@@ -94,11 +120,12 @@ def test_signal_saves_a_checkpoint_and_the_next_call_resumes_from_it(trained):
     validation = {int(r["step"]): r["loss"] for r in read_log(trained["out_dir"], "validation")}
     assert sorted(validation) == [0, INTERRUPT_AT, TOTAL_STEPS]
     assert validation[INTERRUPT_AT] < 0.8 * validation[0]
-    assert (trained["out_dir"] / "checkpoints" / f"ckpt-{TOTAL_STEPS}.index").exists()
+    assert (state_dir(trained["out_dir"]) / "checkpoints" / f"ckpt-{TOTAL_STEPS}.index").exists()
+    # The model is exported into --out itself, where `run --elic-models PARENT` looks.
+    assert trained["model_dir"] == trained["out_dir"] and (trained["out_dir"] / "elic.json").exists()
 
 
 @pytest.mark.slow
-@needs_data
 def test_training_lowers_the_loss(trained):
     # Fixed validation crops with hard rounding (the per-step training loss swings with each batch's content).
     validation = {int(r["step"]): r for r in read_log(trained["out_dir"], "validation")}
@@ -109,19 +136,18 @@ def test_training_lowers_the_loss(trained):
 
 
 @pytest.mark.slow
-@needs_data
-def test_exported_model_records_the_run_and_round_trips_an_image(trained):
+def test_exported_model_records_the_run_and_round_trips_an_image(trained, test_image):
     from elicbench.codecs.elic.export import load_model
 
     info = json.loads((trained["model_dir"] / "elic.json").read_text())
     assert info["lambda"] == LAMBDA and info["steps"] == TOTAL_STEPS
     assert info["config"] == micro_config().to_dict()
-    assert info["data"]["files"] == len(list(TRAIN_DIR.glob("*.png")))
+    assert info["data"]["files"] == len(list(trained["train_dir"].glob("*.png")))
     assert len(info["data"]["sha256"]) == 64
     assert info["training"]["rate_point"] == "q5" and info["training"]["batch_size"] == 4
     assert info["training"]["final_validation"]["psnr"] > 0
 
-    image = np.asarray(Image.open(KODAK_DIR / "kodim23.png").convert("RGB"))[:96, :160]
+    image = np.ascontiguousarray(test_image[:96, :160])
     runner = load_model(trained["model_dir"])
     data = runner.compress(image)
     assert isinstance(data, bytes) and len(data) > 0
@@ -132,8 +158,7 @@ def test_exported_model_records_the_run_and_round_trips_an_image(trained):
     assert 10 * np.log10(255 ** 2 / mse) > 10  # a real reconstruction, not noise
 
 
-@needs_data
-def test_seed_fixes_the_initial_weights(tmp_path, monkeypatch):
+def test_seed_fixes_the_initial_weights(tmp_path, monkeypatch, train_dir):
     """Same seed, same initial model (whatever ran before in the process); another seed, another."""
     import hashlib
     import random
@@ -159,13 +184,13 @@ def test_seed_fixes_the_initial_weights(tmp_path, monkeypatch):
     for seed in (3, 3, 4):
         random.random(), np.random.random()  # disturb the global generators between runs
         with pytest.raises(Built):
-            train_module.train(TRAIN_DIR, LAMBDA, tmp_path / f"run-{len(initial)}", config=micro_config(),
+            train_module.train(train_dir, LAMBDA, tmp_path / f"run-{len(initial)}", config=micro_config(),
                                steps=1, batch_size=4, patch_size=64, seed=seed, progress=False)
     assert initial[0] == initial[1] != initial[2]
 
 
-@needs_data
-def test_refuses_to_train_on_kodak(tmp_path):
+@needs_kodak
+def test_refuses_to_train_on_kodak(tmp_path, train_dir):
     from elicbench.codecs.elic.data import TrainingDataError
     from elicbench.codecs.elic.train import train
 
@@ -174,7 +199,7 @@ def test_refuses_to_train_on_kodak(tmp_path):
     # A Kodak image under another name is still recognised, by its SHA-256.
     disguised = tmp_path / "photos"
     disguised.mkdir()
-    shutil.copy(TRAIN_DIR / sorted(p.name for p in TRAIN_DIR.glob("*.png"))[0], disguised / "a.png")
+    shutil.copy(train_dir / sorted(p.name for p in train_dir.glob("*.png"))[0], disguised / "a.png")
     shutil.copy(KODAK_DIR / "kodim05.png", disguised / "holiday.png")
     with pytest.raises(TrainingDataError, match="holiday.png"):
         train(disguised, LAMBDA, tmp_path / "run2", config=micro_config(), steps=1, progress=False)
@@ -216,25 +241,23 @@ def test_lambda_names():
 
 
 @pytest.mark.slow
-@needs_data
 def test_a_run_directory_keeps_its_lambda(trained):
     from elicbench.codecs.elic.train import TrainingError, train
 
     with pytest.raises(TrainingError, match="different lambda"):
-        train(TRAIN_DIR, 0.03, trained["out_dir"], config=micro_config(), steps=TOTAL_STEPS, progress=False)
+        train(trained["train_dir"], 0.03, trained["out_dir"], config=micro_config(), steps=TOTAL_STEPS, progress=False)
 
 
 @pytest.mark.slow
-@needs_data
-def test_mixed_precision_trains_and_exports_a_float32_model(tmp_path):
+def test_mixed_precision_trains_and_exports_a_float32_model(tmp_path, train_dir, test_image):
     """mixed_float16: finite losses that go down, the policy restored after, a float32 model that codes."""
     from elicbench.codecs.elic import train as train_module
     from elicbench.codecs.elic.export import load_model
     from elicbench.tfenv import import_tf
 
     tf = import_tf()
-    model_dir = train_module.train(TRAIN_DIR, LAMBDA, tmp_path / "mp", config=micro_config(), steps=8, batch_size=2,
-                                   patch_size=64, learning_rate=2e-3, log_every=1, checkpoint_every=1000, seed=3,
+    model_dir = train_module.train(train_dir, LAMBDA, tmp_path / "mp", config=micro_config(), steps=8, batch_size=2,
+                                   patch_size=64, learning_rate=2e-3, warmup_steps=0, log_every=1, checkpoint_every=1000, seed=3,
                                    progress=False, saved_model=False, mixed_precision=True)
     assert tf.keras.mixed_precision.global_policy().name == "float32"
     validation = read_log(tmp_path / "mp", "validation")
@@ -244,5 +267,5 @@ def test_mixed_precision_trains_and_exports_a_float32_model(tmp_path):
     assert info["training"]["mixed_precision"] is True
     runner = load_model(model_dir)
     assert all(w.dtype == tf.float32 for w in runner.model.model_weights())
-    image = np.asarray(Image.open(KODAK_DIR / "kodim23.png").convert("RGB"))[:64, :128]
+    image = np.ascontiguousarray(test_image[:64, :128])
     assert runner.decompress(runner.compress(image)).shape == image.shape
