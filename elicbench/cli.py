@@ -109,7 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--offline", action="store_true", help="never download a dataset")
 
+    # The shipped published curves, named in the help of report and plot alike.
     refs = _reference_names()
+    with_ref_help = f"add published reference curves: {', '.join(refs) or 'none found'}"
+    refs_epilog = ("Published reference curves (Kodak means, not measured here; where each comes from: "
+                   f"elicbench/data/reference/kodak/SOURCE.md): {', '.join(refs) or 'none found'}. "
+                   "Use them as --with-ref NAME,...")
     rep = sub.add_parser("report", help="BD-rate / BD-quality tables (Markdown, CSV, HTML)",
                          description="BD-rate and BD-quality of every codec against an anchor, from one or "
                                      "more run directories. Prints the Markdown table on stdout and writes, "
@@ -117,9 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "report.md (the Markdown report), report.html (self-contained: tables, "
                                      "RD and timing plots, manifest summary, visual comparison) and "
                                      "visual_<dataset>.png (the comparison crops; not with --no-visual).",
-                         epilog="Published reference curves (Kodak; sources in elicbench/data/reference/kodak/"
-                                f"SOURCE.md): {', '.join(refs) or 'none found'}. Use them as --with-ref "
-                                "NAME,... or --anchor ref:NAME.")
+                         epilog=refs_epilog + " or --anchor ref:NAME.")
     rep.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR",
                      help="a run directory, or a folder holding run directories")
     rep.add_argument("--anchor", metavar="CODEC|ref:NAME",
@@ -130,8 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "which counts lossless images; no published curves)")
     rep.add_argument("--method", choices=["pchip", "akima", "cubic"], default="pchip",
                      help="interpolation: pchip (JVET CTC, default), akima, cubic (classic Bjøntegaard)")
-    rep.add_argument("--with-ref", type=_csv_list, default=[], metavar="NAME,...",
-                     help=f"add published reference curves: {', '.join(refs) or 'none found'}")
+    rep.add_argument("--with-ref", type=_csv_list, default=[], metavar="NAME,...", help=with_ref_help)
     rep.add_argument("--out", type=Path, metavar="DIR",
                      help="where bdrate.csv, report.md, report.html and visual_<dataset>.png go "
                           "(default: the first RUN_DIR)")
@@ -141,11 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plot", help="RD curves and time-vs-bpp plots (PNG + SVG)",
                         description="For every run under the given paths: bpp vs PSNR, bpp vs MS-SSIM dB, "
-                                    "encode/decode time vs bpp, one figure per metric and dataset, PNG and SVG.")
+                                    "encode/decode time vs bpp, one figure per metric and dataset, PNG and SVG.",
+                        epilog=refs_epilog)
     pl.add_argument("paths", nargs="+", type=Path, metavar="RUNS_DIR_OR_RUN_DIR")
     pl.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: <first path>/plots)")
-    pl.add_argument("--with-ref", type=_csv_list, default=[], metavar="NAME,...",
-                    help="add published reference curves, e.g. vtm,elic-paper")
+    pl.add_argument("--with-ref", type=_csv_list, default=[], metavar="NAME,...", help=with_ref_help)
 
     ch = sub.add_parser("check", help="re-run a baseline and fail on bitrate/quality regressions",
                         description="Re-run exactly what a baseline run recorded (images, codecs, settings, "
@@ -236,13 +238,33 @@ def _run_summary(outcome) -> str:
         summary = outcome.run_dir / "summary.csv"
         if summary.exists():
             df = pd.read_csv(summary)
+            names = _display_names(outcome.run_dir)
+            df["codec"] = [names.get(c, c) for c in df["codec"]]  # e.g. 'elic (demo weights)'
             cols = ["codec", "quality", "n_images", "bpp", "psnr", "ms_ssim_db", "encode_s", "decode_s"]
             lines.append(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
             lossless = int(df["n_psnr_inf"].sum()) if "n_psnr_inf" in df else 0
             if lossless:  # README, "Lossless rows"
                 lines.append(f"psnr: mean over images with a finite PSNR; {lossless} row(s) coded losslessly (PSNR "
                              "infinite) are left out of it (summary.csv: n_psnr_inf, and psnr_pooled, which counts them)")
+            from .analysis.runs import DEMO_NOTE, is_demo_name
+
+            demo = sorted({n for n in df["codec"] if is_demo_name(n)})
+            if demo:
+                lines.append(f"{', '.join(demo)}: {DEMO_NOTE}")
     return "\n".join(lines)
+
+
+def _display_names(run_dir: Path) -> dict[str, str]:
+    """{codec label: the name a reader sees} from the run's manifest (see analysis.runs.series_name)."""
+    from .analysis.runs import series_name
+    from .manifest import read_manifest
+    from .results import MANIFEST_FILE
+
+    try:
+        codecs = read_manifest(run_dir / MANIFEST_FILE).get("codecs") or {}
+    except Exception:  # the summary is still worth printing without names
+        return {}
+    return {label: series_name(label, info if isinstance(info, dict) else None) for label, info in codecs.items()}
 
 
 def cmd_report(a: argparse.Namespace) -> int:

@@ -21,8 +21,11 @@ def codec_table() -> list[dict[str, Any]]:
             row["versions"] = cls.versions() if avail else {}
         except Exception as exc:  # a plug-in's version probe must not break the listing
             row["versions"] = {"error": str(exc)}
+        row["notes"] = []
         try:
-            row["qualities"] = [format_quality(q) for q in cls().qualities()] if avail else []
+            codec = cls() if avail else None
+            row["qualities"] = [format_quality(q) for q in codec.qualities()] if codec else []
+            row["notes"] = list(codec.listing_notes()) if codec else []
         except Exception as exc:
             row["qualities"] = []
             row["reason"] = row["reason"] or str(exc)
@@ -30,7 +33,7 @@ def codec_table() -> list[dict[str, Any]]:
     for name, err in CODECS.plugin_errors.items():
         rows.append({"name": name, "available": False, "reason": f"plug-in failed to load: {err}",
                      "summary": "", "versions": {}, "qualities": [], "options": {}, "quality": "",
-                     "deterministic": False})
+                     "deterministic": False, "notes": []})
     return rows
 
 
@@ -55,6 +58,9 @@ def render_listing() -> str:
         if row["options"]:
             lines.append("        options:  " + ", ".join(f"{k}={v}" for k, v in row["options"].items()))
         lines.append(f"        {row['quality']}: {' '.join(row['qualities'])}")
+        for note in row["notes"]:
+            lines += textwrap.wrap(note, width=110, initial_indent="        ", subsequent_indent="          ",
+                                   break_on_hyphens=False)
     lines += textwrap.wrap(f"({DETERMINISM_NOTE})", width=110, initial_indent="  ", subsequent_indent="   ",
                            break_on_hyphens=False)
     lines.append("")

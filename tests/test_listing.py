@@ -119,3 +119,48 @@ def test_report_help_names_its_outputs_and_the_reference_curves():
     assert len(shipped) >= 5
     assert f"add published reference curves: {', '.join(shipped)}" in text
     assert "SOURCE.md" in text and "--anchor ref:NAME" in text
+
+
+def _elic_block(out: str) -> str:
+    """The lines of the elic row of `elicbench list` (up to the next codec)."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  [") and line[7:].split()[0] == "elic")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("  [")), len(lines))
+    return " ".join(" ".join(lines[start:end]).split())
+
+
+def test_list_says_elic_defaults_to_the_demo_weights(capsys, no_datasets, monkeypatch):
+    monkeypatch.delenv("ELICBENCH_MODELS", raising=False)
+    assert main(["list"]) == 0
+    block = _elic_block(capsys.readouterr().out)
+    assert "default models: the demo weights (4 tiny models, 2,000 training steps on a CPU: not the paper's ELIC" in block
+    assert "results name them 'elic (demo weights)'" in block and "--elic-models DIR" in block
+
+
+def test_list_names_a_users_models(capsys, no_datasets, monkeypatch, tmp_path):
+    import json
+    import shutil
+
+    from elicbench.codecs.elic.codec import DEMO_MODELS
+
+    model = tmp_path / "models" / "mine"
+    shutil.copytree(DEMO_MODELS / "tiny-q5", model)
+    info = json.loads((model / "elic.json").read_text())
+    info["training"]["demo"] = False
+    info["name"] = "my-elic"
+    (model / "elic.json").write_text(json.dumps(info))
+    monkeypatch.setenv("ELICBENCH_MODELS", str(tmp_path / "models"))
+    assert main(["list"]) == 0
+    block = _elic_block(capsys.readouterr().out)
+    assert "demo weights" not in block
+    assert f"models: $ELICBENCH_MODELS ({tmp_path / 'models'}); results name them 'elic (my-elic)'" in block
+
+
+def test_plot_help_lists_the_shipped_reference_curves():
+    res = _cli("plot", "--help")
+    assert res.returncode == 0, res.stderr
+    text = " ".join(res.stdout.split())
+    shipped = sorted(e.name[:-4] for e in resources.files("elicbench").joinpath("data", "reference", "kodak").iterdir()
+                     if e.name.endswith(".csv"))
+    assert f"add published reference curves: {', '.join(shipped)}" in text
+    assert "SOURCE.md" in text and "not measured here" in text

@@ -34,8 +34,21 @@ class RefCurve:
     bpp: np.ndarray
     psnr: np.ndarray
     ms_ssim: np.ndarray
-    #: What it is and where it comes from (the row of SOURCE.md).
+    #: What it is and where it comes from (the row of SOURCE.md: 'what; where').
     source: str
+    #: The two halves of ``source``: what the curve is ('VVC reference software VTM, ...') and
+    #: where the points come from ('InterDigitalInc/CompressAI results/image/kodak/vtm.json @ 869a9f5 ...').
+    description: str = ""
+    origin: str = ""
+
+    @property
+    def short_origin(self) -> str:
+        """Repository and commit only, e.g. 'InterDigitalInc/CompressAI @ 869a9f5' (for plot footers)."""
+        if not self.origin:
+            return "source not recorded"
+        repo = self.origin.split()[0]
+        found = re.search(r"@\s*([0-9a-f]{7,40})", self.origin)
+        return f"{repo} @ {found.group(1)}" if found else repo
 
     @property
     def ms_ssim_db(self) -> np.ndarray:
@@ -64,10 +77,10 @@ def reference_datasets() -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
 
 
-def _source_rows(folder) -> dict[str, str]:
-    """file name -> 'what; source' from the table in SOURCE.md."""
+def _source_rows(folder) -> dict[str, tuple[str, str]]:
+    """file name -> (what, source) from the table in SOURCE.md; backquotes dropped from the source."""
     source_md = folder.joinpath("SOURCE.md")
-    rows: dict[str, str] = {}
+    rows: dict[str, tuple[str, str]] = {}
     if not source_md.is_file():
         return rows
     repo = commit = ""
@@ -83,7 +96,7 @@ def _source_rows(folder) -> dict[str, str]:
             repo = source.split()[0] if source else ""
             found = re.search(r"@\s*([0-9a-f]{7,40})", source)
             commit = found.group(1) if found else ""
-        rows[cells[0]] = f"{cells[1]}; {source}"
+        rows[cells[0]] = (cells[1], source.replace("`", ""))
     return rows
 
 
@@ -115,8 +128,9 @@ def _load(dataset: str) -> dict[str, RefCurve]:
             continue
         name = entry.name[: -len(".csv")]
         bpp, psnr, ms_ssim = _read_points(entry.read_text(encoding="utf-8"), f"reference {dataset}/{entry.name}")
-        source = sources.get(entry.name, "source not recorded")
-        curves[name] = RefCurve(name, dataset, bpp, psnr, ms_ssim, source)
+        what, origin = sources.get(entry.name, ("", ""))
+        source = f"{what}; {origin}" if origin else "source not recorded"
+        curves[name] = RefCurve(name, dataset, bpp, psnr, ms_ssim, source, what, origin)
     return curves
 
 

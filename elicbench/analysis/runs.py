@@ -90,6 +90,15 @@ def find_runs(paths: Iterable[str | Path]) -> list[Run]:
 
 
 DEMO_SOURCE = "demo weights"  # what the elic codec records as its models_source for the bundled weights
+#: What a reader is told wherever results of the demo weights appear (after their name).
+DEMO_NOTE = ("the bundled demo ELIC models (tiny preset, 2,000 training steps on a CPU; "
+             "elicbench/data/elic-demo/MODEL_CARD.md), far below ELIC as published: never report them as ELIC "
+             "results; train models (`elicbench train`) and pass --elic-models DIR")
+
+
+def is_demo_name(name: str) -> bool:
+    """Whether a series name (``series_name``) is that of demo-weight results."""
+    return name.endswith(f"({DEMO_SOURCE})")
 
 
 def series_name(label: str, described: dict[str, Any] | None) -> str:

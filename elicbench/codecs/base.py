@@ -156,6 +156,10 @@ class Codec(ABC):
         (ELIC names its models: ``elic (demo weights)``)."""
         return self.label
 
+    def listing_notes(self) -> list[str]:
+        """Extra lines for `elicbench list` about this instance (ELIC: which models it uses by default)."""
+        return []
+
     @property
     def settings_text(self) -> str:
         """All output-changing settings, canonical, for the results' ``codec_settings`` column."""

@@ -28,7 +28,11 @@ FIXED_COLOURS = {
     "jpeg2000": "#8c564b",
     "jxl": "#17becf",
     "heif": "#bcbd22",
-    "elic": "#9467bd",
+    # ELIC as measured here is never drawn in the purple of the published ELIC curve: the demo
+    # weights in ochre, trained models in magenta (the elic codec records the same colours in
+    # the manifest; these cover runs written before it did).
+    "elic": "#e7298a",
+    "elic (demo weights)": "#a6761d",
     # Published curves: greys for the standards' reference encoders, tints of the matching codec otherwise.
     "ref:vtm": "#111111",
     "ref:hm": "#6b6b6b",
@@ -51,6 +55,9 @@ def _digest(label: str) -> int:
     return int.from_bytes(hashlib.sha256(label.encode("utf-8")).digest()[:4], "big")
 
 
+DEMO_SUFFIX = " (demo weights)"
+
+
 def codec_colour(label: str, colours: Mapping[str, str] | None = None) -> str:
     """Stable colour of a codec label or ``ref:`` name: the colour its run recorded (``colours``,
     from the codec's ``plot_colour``), else a fixed one, else one picked from the label."""
@@ -58,6 +65,8 @@ def codec_colour(label: str, colours: Mapping[str, str] | None = None) -> str:
         return colours[label]
     if label in FIXED_COLOURS:
         return FIXED_COLOURS[label]
+    if label.endswith(DEMO_SUFFIX):  # e.g. 'elic[tile=0] (demo weights)' of an older run
+        return FIXED_COLOURS["elic" + DEMO_SUFFIX]
     return SPARE_COLOURS[_digest(label) % len(SPARE_COLOURS)]
 
 
@@ -109,7 +118,7 @@ def _n_images_text(curves: Sequence[Curve]) -> str:
     if not counts:
         return ""
     if len(counts) == 1:
-        return f"{counts[0]} images"
+        return f"{counts[0]} image" if counts[0] == 1 else f"{counts[0]} images"
     return f"{counts[0]}-{counts[-1]} images"
 
 
@@ -121,11 +130,12 @@ def _curve_label(curve: Curve, most: int) -> str:
 
 
 def rd_figure(curves: Sequence[Curve], refs: Sequence[Curve] = (), *, metric: str = "psnr", title: str = "",
-              colours: Mapping[str, str] | None = None):
+              colours: Mapping[str, str] | None = None, footnote: str = ""):
     """bpp vs ``metric`` for measured ``curves`` (solid, markers) and published ``refs`` (dashed).
 
     The x range follows the measured curves (references are cut to it) so the measured codecs
-    fill the plot; with no measured curve it follows the references.
+    fill the plot; with no measured curve it follows the references. ``footnote``: small text
+    under the axes (where the published curves come from).
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8.0, 5.2), layout="constrained")
@@ -149,6 +159,10 @@ def rd_figure(curves: Sequence[Curve], refs: Sequence[Curve] = (), *, metric: st
     ax.set_xlim(0.0, xmax)
     _style_axes(ax, "bits per pixel (bpp)", METRICS[metric], title)
     _legend(fig, ax)
+    if footnote:
+        # supxlabel takes part in the constrained layout, so the note never overlaps the axis label.
+        fig.supxlabel("\n".join(textwrap.wrap(footnote, width=150, break_on_hyphens=False)), x=0.01,
+                      ha="left", fontsize=7, color="#555555")
     return fig
 
 
@@ -244,6 +258,20 @@ def reference_for(dataset: str, names: Iterable[str], metric: str) -> list[Curve
     return [reference_curve(n, dataset).curve(metric) for n in names]
 
 
+def reference_footnote(dataset: str, names: Iterable[str]) -> str:
+    """Where the published curves ``names`` come from, grouped by repository and commit, e.g.
+    'Dashed: published results on kodak (...): vtm, hm from InterDigitalInc/CompressAI @ 869a9f5; ...'."""
+    names = [n[len(REF_PREFIX):] if n.startswith(REF_PREFIX) else n for n in names]
+    if not names or dataset not in reference_datasets():
+        return ""
+    by_origin: dict[str, list[str]] = {}
+    for name in names:
+        by_origin.setdefault(reference_curve(name, dataset).short_origin, []).append(name)
+    parts = [f"{', '.join(group)} from {origin}" for origin, group in by_origin.items()]
+    return (f"Dashed: published results on {dataset} (means over all its images), not measured here: "
+            f"{'; '.join(parts)} (details: elicbench/data/reference/{dataset}/SOURCE.md)")
+
+
 def recorded_colours(results_df) -> dict[str, str]:
     """{codec: colour} from the ``plot_colour`` column of ``combined_results`` (where a run recorded one)."""
     if "plot_colour" not in results_df:
@@ -273,7 +301,8 @@ def dataset_figures(results_df, dataset: str, *, with_ref: Sequence[str] = ()):
         count = _n_images_text(list(curves.values()))
         title = f"{title_name}: {METRICS[metric].split(' [')[0]} vs rate" + (f" ({count})" if count else "")
         out.append((f"rd_{metric}", _footnote(rd_figure(list(curves.values()), refs, metric=metric, title=title,
-                                                             colours=colours), notes)))
+                                                             colours=colours, footnote=reference_footnote(dataset, with_ref)),
+                                              notes)))
     count = _n_images_text(list(psnr_curves.values()))
     for which in ("encode", "decode"):
         title = f"{title_name}: {which} time vs rate" + (f" ({count})" if count else "")

@@ -195,6 +195,17 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
+def _fitting_font(draw, text: str, width: int, font):
+    """``font``, or a smaller size of it, so that ``text`` (e.g. 'elic (demo weights)  q=0.0032') fits the tile."""
+    size = getattr(font, "size", None)
+    if size is None or not hasattr(draw, "textlength"):
+        return font
+    while size > 9 and draw.textlength(text, font=font) > width:
+        size -= 1
+        font = _font(size)
+    return font
+
+
 def _grid(tiles: list[Tile]):
     from PIL import Image, ImageDraw
 
@@ -211,6 +222,6 @@ def _grid(tiles: list[Tile]):
         canvas.paste(Image.fromarray(np.ascontiguousarray(tile.pixels)), (x, y))
         name = tile.label if not tile.quality else f"{tile.label}  q={tile.quality}"
         info = "reference" if tile.label == "original" else f"{tile.bpp:.3f} bpp   {tile.psnr:.2f} dB PSNR"
-        draw.text((x, y + th + 4), name, fill="black", font=title_font)
+        draw.text((x, y + th + 4), name, fill="black", font=_fitting_font(draw, name, tw, title_font))
         draw.text((x, y + th + 23), info, fill="#444444", font=info_font)
     return canvas

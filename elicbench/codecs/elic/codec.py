@@ -119,6 +119,11 @@ def _runner(entry: ModelEntry):
     return runner
 
 
+def _is_demo_model(info: dict[str, Any]) -> bool:
+    training = info.get("training")
+    return isinstance(training, dict) and training.get("demo") is True
+
+
 @register_codec("elic")
 class ELICCodec(Codec):
     extension = "elic"
@@ -207,7 +212,8 @@ class ELICCodec(Codec):
 
     @property
     def is_demo(self) -> bool:
-        return self.source == DEMO_SOURCE
+        """The bundled demo weights, also when copied elsewhere (their elic.json says ``"demo": true``)."""
+        return self.source == DEMO_SOURCE or all(_is_demo_model(e.info) for e in self.models)
 
     @property
     def display_name(self) -> str:
@@ -215,9 +221,17 @@ class ELICCodec(Codec):
         files call them (their ``name``, else their preset), e.g. ``elic (tiny)``."""
         if self.is_demo:
             return f"{self.label} ({DEMO_SOURCE})"
-        names = sorted({str(e.info.get("name") or e.info.get("preset") or e.info.get("kind") or "model")
+        names = sorted({DEMO_SOURCE if _is_demo_model(e.info) else
+                        str(e.info.get("name") or e.info.get("preset") or e.info.get("kind") or "model")
                         for e in self.models})
         return f"{self.label} ({', '.join(names)})"
+
+    def listing_notes(self) -> list[str]:
+        if self.is_demo:
+            return [f"default models: the demo weights ({len(self.models)} tiny models, 2,000 training steps on a "
+                    "CPU: not the paper's ELIC and far below it); results name them "
+                    f"'{self.display_name}'; bring trained models with --elic-models DIR or ${MODELS_ENV}"]
+        return [f"models: {self.source}; results name them '{self.display_name}'"]
 
     @property
     def plot_colour(self) -> str:
