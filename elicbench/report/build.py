@@ -8,10 +8,10 @@ from typing import Sequence
 
 from ..analysis.bdrate import check_method
 from ..analysis.curves import METRICS, check_metric
-from ..analysis.reference import REF_PREFIX, check_reference_names, reference_datasets
-from ..analysis.runs import Run, combined_results
+from ..analysis.reference import REF_PREFIX, check_reference_names, reference_curve, reference_datasets
+from ..analysis.runs import DEMO_NOTE, Run, combined_results, is_demo_name
 from .matched import matched_html, matched_markdown, matched_table
-from .html import DatasetSection, Figure, render_page
+from .html import DatasetSection, Figure, images_text, render_page, row_notes
 from .table import CSV_COLUMNS, BDRow, ReportInputError, dataset_rows, markdown_table
 
 BDRATE_FILE = "bdrate.csv"
@@ -72,6 +72,9 @@ def build_report(runs: Sequence[Run], *, anchor: str | None = None, metric: str 
         raise ReportInputError(f"anchor {anchor!r} is not a codec of these runs; codecs: "
                                f"{', '.join(sorted(df['codec'].unique()))} (or a published curve, e.g. ref:vtm)")
     general: list[str] = [] if datasets else ["the runs hold no result rows (did `elicbench run` finish any job?)"]
+    demo = sorted(c for c in df["codec"].unique() if is_demo_name(c))
+    if demo:  # said first: a reader must not take these for ELIC's performance
+        general.append(f"{', '.join(demo)}: {DEMO_NOTE}")
     sections: list[DatasetSection] = []
     all_rows: list[BDRow] = []
     visuals = []
@@ -82,6 +85,7 @@ def build_report(runs: Sequence[Run], *, anchor: str | None = None, metric: str 
             continue
         rows, notes = dataset_rows(part, dataset, anchor=anchor, metric=metric, method=method, with_ref=with_ref)
         section = DatasetSection(dataset, rows, notes)
+        section.references = published_sources(dataset, [r.codec for r in rows if r.codec.startswith(REF_PREFIX)])
         all_rows += rows
         if plots:
             section.figures = _figures(part, dataset, with_ref, anchor, section.warnings)
@@ -126,7 +130,7 @@ def build_report(runs: Sequence[Run], *, anchor: str | None = None, metric: str 
     files.append(html_path)
     files += [v.path for v in visuals if v.path is not None]
     all_warnings = general + [w for s in sections for w in s.warnings] + \
-        [f"{r.dataset}/{r.codec}: {w}" for r in all_rows for w in r.warnings]
+        [f"{r.dataset}/{w}" for r in all_rows for w in row_notes([r])]
     return Report(markdown, html_text, all_rows, table, all_warnings, files, visuals)
 
 
@@ -135,12 +139,25 @@ def _markdown(intro: list[str], sections: list[DatasetSection], general: list[st
     lines += [f"- {w}" for w in general] + ([""] if general else [])
     for section in sections:
         n = max((r.n_images or 0 for r in section.rows), default=0)
-        lines += [f"## {section.dataset}" + (f" ({n} images)" if n else ""), "", markdown_table(section.rows)]
-        notes = list(section.warnings) + [f"{r.codec}: {w}" for r in section.rows for w in r.warnings]
+        lines += [f"## {section.dataset}" + (f" ({images_text(n)})" if n else ""), "", markdown_table(section.rows)]
+        if section.references:
+            lines += ["Published curves (not measured here):", ""] + [f"- {ref}" for ref in section.references] + [""]
+        notes = list(section.warnings) + row_notes(section.rows)
         notes += section.visual_notes
         if notes:
             lines += ["Notes:", ""] + [f"- {w}" for w in notes] + [""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def published_sources(dataset: str, labels: Sequence[str]) -> list[str]:
+    """'ref:vtm: VVC reference software VTM, ...; from InterDigitalInc/CompressAI results/... @ 869a9f5'
+    for each published curve in ``labels`` (from the shipped SOURCE.md)."""
+    out = []
+    for label in labels:
+        ref = reference_curve(label, dataset)
+        what = f"{ref.description}; " if ref.description else ""
+        out.append(f"{label}: {what}from {ref.origin or 'an unrecorded source'}")
+    return out
 
 
 def _figures(part, dataset: str, with_ref: Sequence[str], anchor: str | None, notes: list[str]) -> list[Figure]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import math
 import shlex
 from dataclasses import dataclass, field
@@ -33,6 +32,10 @@ figcaption { color: #555; font-size: 0.9em; }
 dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: 0.15em 1em; margin: 0.5em 0; }
 dl.kv dt { color: #555; } dl.kv dd { margin: 0; font-family: ui-monospace, Menlo, Consolas, monospace;
   font-size: 0.9em; word-break: break-all; }
+table.manifest td:first-child { white-space: nowrap; } table.manifest td:last-child { min-width: 14em; }
+dl.kv dl.kv { margin: 0; } dl.kv dl.kv dt { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
+td.na { color: #777; }
+ul.refs { margin-top: 0.2em; font-size: 0.92em; color: #333; }
 details { margin: 0.6em 0; } summary { cursor: pointer; font-weight: 600; }
 code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.9em; }
 """
@@ -53,6 +56,8 @@ class DatasetSection:
     figures: list[Figure] = field(default_factory=list)
     visual: Figure | None = None
     visual_notes: list[str] = field(default_factory=list)
+    #: Where the section's published curves come from (one line each).
+    references: list[str] = field(default_factory=list)
 
 
 def _e(value: Any) -> str:
@@ -88,6 +93,8 @@ def table_html(rows: Sequence[BDRow]) -> str:
             elif h.startswith("BD-") and row.bd_quality is not None:  # higher quality is better
                 v = row.bd_quality.value
                 cls += " " + _sign_class(-v if math.isfinite(v) else v)
+            if c[h].startswith("n/a"):
+                cls += " na"
             tds.append(f'<td class="{cls.strip()}">{_e(c[h])}</td>')
         out.append(f'<tr class="{_e(row.role)}">' + "".join(tds) + "</tr>")
     out.append("</tbody></table>")
@@ -101,19 +108,116 @@ def warnings_html(items: Sequence[str], title: str = "Warnings") -> str:
     return f'<div class="warnings"><strong>{_e(title)}</strong><ul>{lis}</ul></div>'
 
 
+def images_text(n: int) -> str:
+    return f"{n} image" if n == 1 else f"{n} images"
+
+
+def row_notes(rows: Sequence[BDRow]) -> list[str]:
+    """Each row's warnings, prefixed with its codec unless the warning already starts with it."""
+    return [w if w.startswith(f"{r.codec}: ") else f"{r.codec}: {w}" for r in rows for w in r.warnings]
+
+
+# --- the manifest, readable: no JSON, no Python literals ---------------------------------------------
+
+def readable(value: Any) -> str:
+    """A manifest value as text a reader expects: yes/no, '-', '1.5', 'a, b', 'key value, ...'."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None or value == "" or value == [] or value == {}:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(readable(v) for v in value)
+    if isinstance(value, dict):  # environment variables as NAME=value, other keys as words
+        return ", ".join(f"{k}={readable(v)}" if _is_env_name(k) else f"{_key(k)} {readable(v)}"
+                         for k, v in value.items())
+    return str(value)
+
+
+def _is_env_name(key: Any) -> bool:
+    return isinstance(key, str) and key.isupper()
+
+
+def _key(key: Any) -> str:
+    """'threads_per_job' -> 'threads per job', 'wall_s' -> 'wall (s)'; NAMES_LIKE_THIS stay as they are."""
+    key = str(key)
+    if _is_env_name(key) or "_" not in key:
+        return key
+    if key.endswith("_s"):
+        key = key[:-2] + " (s)"
+    return key.replace("_", " ")
+
+
+def _value_html(value: Any) -> str:
+    """A mapping of more than a few entries, or holding mappings, as a nested list; the rest as text."""
+    if isinstance(value, dict) and value and (len(value) > 3 or any(isinstance(v, dict) for v in value.values())):
+        return _kv(list(value.items()))
+    return _e(readable(value))
+
+
 def _kv(pairs: Sequence[tuple[str, Any]]) -> str:
     shown = [(k, v) for k, v in pairs if v not in (None, "", [], {})]
     if not shown:
         return ""
-    return "<dl class=\"kv\">" + "".join(f"<dt>{_e(k)}</dt><dd>{_e(_text(v))}</dd>" for k, v in shown) + "</dl>"
+    return "<dl class=\"kv\">" + "".join(f"<dt>{_e(_key(k))}</dt><dd>{_value_html(v)}</dd>" for k, v in shown) + "</dl>"
 
 
-def _text(value: Any) -> str:
+def _command(value: Any) -> str | None:
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return shlex.join(value) if value else ""
-    if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, sort_keys=True, default=str)
-    return str(value)
+        return shlex.join(value) if value else None
+    return None if value is None else str(value)
+
+
+def _settings_text(info: dict[str, Any]) -> str:
+    """'subsampling 4:2:0, optimize no'; an empty setting (the default, e.g. ELIC's models) says so."""
+    settings = info.get("settings") or {}
+    if not isinstance(settings, dict):
+        return readable(settings)
+    return ", ".join(f"{_key(k)} {readable(v) if v != '' else '(default)'}" for k, v in settings.items()) or "-"
+
+
+def _models_lines(info: dict[str, Any]) -> list[str]:
+    """ELIC-style model list: where they came from, then per model its λ, preset, steps and model id."""
+    models = info.get("models")
+    if not isinstance(models, list) or not models:
+        return []
+    parts = []
+    for m in models:
+        if not isinstance(m, dict):
+            continue
+        bits = [str(m.get("name") or m.get("preset") or m.get("kind") or "model")]
+        if m.get("steps") is not None:
+            bits.append(f"{m['steps']:,} steps" if isinstance(m["steps"], int) else f"{m['steps']} steps")
+        if m.get("model_id"):
+            bits.append(f"id {str(m['model_id'])[:8]}")
+        lam = m.get("lambda")
+        parts.append(f"λ {readable(lam)}: {', '.join(bits)}" if lam is not None else ", ".join(bits))
+    source = info.get("models_source")
+    return ([f"{source}:"] if source else []) + parts
+
+
+def codecs_table_html(codecs: dict[str, Any]) -> str:
+    """One row per codec: the name a reader sees (and the label results.csv uses), library versions,
+    settings, deterministic yes/no, rate points, and for ELIC its models."""
+    rows = []
+    with_models = any(_models_lines(info) for info in codecs.values() if isinstance(info, dict))
+    for label, info in codecs.items():
+        info = info if isinstance(info, dict) else {}
+        shown = info.get("display_name") or label
+        name = _e(shown) + (f'<br><span class="meta">label in results.csv: {_e(label)}</span>' if shown != label else "")
+        quality = info.get("quality") or {}
+        qualities = readable(list(info.get("qualities") or []))
+        if isinstance(quality, dict) and quality.get("name") and qualities != "-":
+            qualities = f"{quality['name']}: {qualities}"
+        cells = [name, _e(readable(info.get("versions") or {})), _e(_settings_text(info)),
+                 _e(readable(info.get("deterministic")) if "deterministic" in info else "?"), _e(qualities)]
+        if with_models:
+            cells.append("<br>".join(_e(line) for line in _models_lines(info)) or "-")
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    head = ["codec", "library versions", "settings", "deterministic", "rate points"] + (["models"] if with_models else [])
+    return ('<table class="manifest"><thead><tr>' + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>")
 
 
 def manifest_html(run_name: str, run_path: str, manifest: dict[str, Any]) -> str:
@@ -125,29 +229,23 @@ def manifest_html(run_name: str, run_path: str, manifest: dict[str, Any]) -> str
     version = manifest.get("elicbench_version", "?")
     if manifest.get("elicbench_commit"):
         version = f"{version} ({manifest['elicbench_commit']})"
+    gpus = platform.get("gpus", platform.get("gpu"))
     parts = [f"<h3>{_e(run_name)}</h3>", _kv([
         ("directory", run_path),
-        ("command", manifest.get("command")),
+        ("command", _command(manifest.get("command"))),
         ("elicbench", version),
         ("started", manifest.get("started")), ("finished", manifest.get("finished")),
         ("status", manifest.get("status")),
-        ("dataset", f"{ds.get('name', '?')} ({len(ds.get('images', []))} images) from {ds.get('source', '?')}" if ds else None),
+        ("dataset", f"{ds.get('name', '?')} ({images_text(len(ds.get('images', [])))}) from {ds.get('source', '?')}"
+         if ds else None),
         ("python", platform.get("python")), ("os", platform.get("os")), ("cpu", platform.get("cpu")),
-        ("cores", platform.get("cores")), ("gpu", platform.get("gpus", platform.get("gpu"))),
+        ("cores", platform.get("cores")), ("gpu", "none" if gpus in ([], None) and "gpus" in platform else gpus),
         ("run", manifest.get("run")),
         ("tensorflow settings", manifest.get("tensorflow_settings")),
     ])]
     codecs = manifest.get("codecs") or {}
-    if codecs:
-        rows = []
-        for label, info in codecs.items():
-            info = info or {}
-            rows.append("<tr>" + "".join(f"<td>{_e(x)}</td>" for x in (
-                label, info.get("name", ""), _text(info.get("settings", {})), _text(info.get("versions", {})),
-                info.get("deterministic", ""), ", ".join(map(str, info.get("qualities", []))),
-            )) + "</tr>")
-        parts.append("<table><thead><tr><th>codec</th><th>name</th><th>settings</th><th>library versions</th>"
-                     "<th>deterministic</th><th>qualities</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+    if isinstance(codecs, dict) and codecs:
+        parts.append(codecs_table_html(codecs))
     packages = manifest.get("packages") or manifest.get("versions") or {}
     if packages:
         parts.append("<details><summary>package versions</summary>" + _kv(sorted(packages.items())) + "</details>")
@@ -166,11 +264,13 @@ def render_page(*, title: str, intro: Sequence[str], sections: Sequence[DatasetS
     body.append(warnings_html(general_warnings))
     for section in sections:
         n = max((r.n_images or 0 for r in section.rows), default=0)
-        heading = f"{section.dataset} ({n} images)" if n else section.dataset
+        heading = f"{section.dataset} ({images_text(n)})" if n else section.dataset
         body.append(f"<h2>{_e(heading)}</h2>")
         body.append(table_html(section.rows))
-        row_notes = [f"{r.codec}: {w}" for r in section.rows for w in r.warnings]
-        body.append(warnings_html(list(section.warnings) + row_notes))
+        if section.references:
+            body.append('<p class="meta">Published curves (not measured here):</p><ul class="refs">'
+                        + "".join(f"<li>{_e(ref)}</li>" for ref in section.references) + "</ul>")
+        body.append(warnings_html(list(section.warnings) + row_notes(section.rows)))
         if section.figures:
             body.append("<h3>Rate-distortion and timing</h3><div class=\"plots\">")
             for fig in section.figures:

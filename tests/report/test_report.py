@@ -1,4 +1,7 @@
+import html
+import json
 import math
+import re
 from html.parser import HTMLParser
 
 import pandas as pd
@@ -7,6 +10,7 @@ import pytest
 from conftest import CODECS, IMAGES, write_run
 from elicbench.analysis.runs import find_runs
 from elicbench.report import ReportInputError, build_report
+from elicbench.report.plot import plot_runs
 from elicbench.report.table import CSV_COLUMNS
 
 
@@ -148,3 +152,75 @@ def test_default_anchor_skips_a_codec_that_failed_everywhere(tmp_path):
     assert [(r.codec, r.role) for r in report.rows] == [("avif", "anchor"), ("webp", "measured")]
     assert report.rows[1].bd_rate.value == pytest.approx(100 * 0.75 / 0.6 - 100, abs=1e-6)
     assert any("jpeg: no image was coded successfully" in w for w in report.warnings)
+
+
+def test_bd_rate_from_a_sliver_of_overlap_is_na_with_the_reason(tmp_path):
+    """Issue 11, item 4: a curve over 3 % of the anchor's quality range gets no BD-rate, and says why."""
+    codecs = {"jpeg": CODECS["jpeg"], "sliver": (0.8, [30, 31, 32, 33], 0.01, 0.01)}
+    run_dir = write_run(tmp_path / "r", codecs=codecs)
+    report = build_report(find_runs([run_dir]), visual_bpp=None, plots=False)
+    row = next(r for r in report.rows if r.codec == "sliver")
+    # Synthetic PSNR rises 3 dB per doubling of bpp = q/20 doublings: 0.45 dB of jpeg's 9.75 dB.
+    assert row.bd_rate.overlap_fraction == pytest.approx(3 / 65)
+    assert math.isnan(row.bd_rate.value) and row.bd_rate.short_reason == "overlap 4 % < 25 %"
+    assert "| sliver | n/a (overlap 4 % < 25 %) |" in report.markdown
+    assert "BD-rate undefined: overlap 4 % < 25 %: the curves share" in report.markdown
+    cells = next(r for r in parse((run_dir / "report.html").read_text()).rows if r and r[0] == "sliver")
+    assert cells[1] == "n/a (overlap 4 % < 25 %)"
+    table = pd.read_csv(run_dir / "bdrate.csv", keep_default_na=False).set_index("codec")
+    assert table.loc["sliver", "bd_rate_pct"] == ""                        # no number to misread
+    assert table.loc["sliver", "bd_rate_reason"].startswith("overlap 4 % < 25 %")
+    assert float(table.loc["sliver", "bd_rate_overlap_pct"]) == pytest.approx(100 * 3 / 65)
+    assert float(table.loc["sliver", "min_overlap_pct"]) == 25
+
+
+def test_manifest_section_is_a_readable_table_not_json(tmp_path):
+    """Issue 11, item 5: no raw JSON, no Python True/False/None in the report's manifest section."""
+    run_dir = write_run(tmp_path / "r")
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["command"] = ["elicbench", "run", "--dataset", "my photos", "--codecs", "jpeg,webp,avif"]
+    manifest["platform"]["gpus"] = []
+    manifest["run"] = {"jobs": 90, "workers": 2, "threads_per_job": 1, "scheduler": None, "target_bpp": None,
+                       "wall_s": 12.5}
+    manifest["tensorflow_settings"] = {"env": {"TF_ENABLE_ONEDNN_OPTS": "0"}, "tf32": False}
+    manifest["codecs"]["jpeg"].update(settings={"subsampling": "4:2:0", "optimize": False, "progressive": True},
+                                      versions={"pillow": "13.0.0", "libjpeg-turbo": "3.2.0"})
+    manifest["codecs"]["webp"]["deterministic"] = False
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    build_report(find_runs([run_dir]), visual_bpp=None, plots=False)
+    html_text = (run_dir / "report.html").read_text()
+    runs = html_text[html_text.index("<h2>Runs</h2>"):]
+    for literal in ("True", "False", "None", "{", "[", "&quot;"):
+        assert literal not in runs, literal
+    assert "elicbench run --dataset &#x27;my photos&#x27; --codecs jpeg,webp,avif" in runs  # as a shell line
+    page = parse(runs)
+    header = next(r for r in page.rows if r and r[0] == "codec")
+    assert header == ["codec", "library versions", "settings", "deterministic", "rate points"]
+    jpeg = next(r for r in page.rows if r and r[0] == "jpeg")
+    assert jpeg[1] == "pillow 13.0.0, libjpeg-turbo 3.2.0"
+    assert jpeg[2] == "subsampling 4:2:0, optimize no, progressive yes"
+    assert jpeg[3] == "yes" and jpeg[4] == "30, 50, 70, 85, 95"
+    assert next(r for r in page.rows if r and r[0] == "webp")[3] == "no"
+    assert "TF_ENABLE_ONEDNN_OPTS=0" in runs and "threads per job" in runs and "wall (s)" in runs
+    assert "<dt>gpu</dt><dd>none</dd>" in runs
+
+
+def test_published_curves_say_where_they_come_from(tmp_path):
+    """Issue 11, item 5: the report and the plots name the source of each published curve."""
+    run_dir = write_run(tmp_path / "r", dataset="kodak")
+    build_report(find_runs([run_dir]), anchor="ref:vtm", with_ref=["elic-paper"], visual_bpp=None)
+    md = (run_dir / "report.md").read_text()
+    vtm = ("ref:vtm: VVC reference software VTM, YCbCr 4:4:4, 8 QPs; from InterDigitalInc/CompressAI "
+           "results/image/kodak/vtm.json @ 869a9f5")
+    paper = "ref:elic-paper: ELIC (He et al., CVPR 2022), MSE-optimised models, points supplied by the paper's authors; " \
+            "from JiangWeibeta/ELIC results/elic_official_kodak.csv @ b240a4c"
+    assert f"- {vtm}" in md and f"- {paper}" in md
+    html_text = (run_dir / "report.html").read_text()
+    assert vtm in html_text and html.escape(paper, quote=True) in html_text
+    # The plots carry it in small print under the axes.
+    paths = plot_runs(find_runs([run_dir]), tmp_path / "plots", with_ref=["vtm", "elic-paper"], formats=("svg",))
+    # matplotlib writes each text line as a comment beside its glyphs; the footnote wraps.
+    svg = " ".join(re.findall(r"<!-- (.*?) -->", next(p for p in paths if p.name == "kodak_rd_psnr.svg").read_text()))
+    assert "vtm from InterDigitalInc/CompressAI @ 869a9f5; elic-paper from JiangWeibeta/ELIC @ b240a4c" in svg
+    time_svg = next(p for p in paths if p.name == "kodak_time_encode.svg").read_text()
+    assert "InterDigitalInc" not in time_svg                      # no published curve there
