@@ -27,7 +27,8 @@ for BD-quality) divided by the length of the interval either covers. The package
 its threshold (75 %); here a value from less than ``MIN_OVERLAP`` (25 %) is not given at all: NaN,
 with ``reason`` "overlap 4 % < 25 %: ..." (a 0.5-dB demo curve against JPEG's 14 dB: the number
 would describe a sliver of the anchor). 25 % keeps the usual comparisons: JPEG against the
-published VTM curve on Kodak covers 47 % of their joint PSNR range (77 % of JPEG's own).
+published VTM curve covers 47 % of their joint PSNR range on 2 Kodak images (77 % of
+JPEG's own).
 A *small overlap* warning is given when the common interval covers less than 50 % of either
 curve's own span (the averaged difference then describes only part of a curve). A curve
 whose quality does not rise strictly with bpp is *not monotonic*: its points are sorted by the
