@@ -430,7 +430,7 @@ class JpegXL(PluginCodec):
     options = {
         "effort": Option(7, "encoder effort, 1 (fastest) - 9", choices=tuple(range(1, 10)), parse=int),
     }
-    summary = "JPEG XL (pillow-jxl-plugin), quality 0-99, effort 7 (optional: pip install 'elicbench[jxl]')"
+    summary = "JPEG XL (pillow-jxl-plugin), quality 0-99, effort 7"
     plugin_module, plugin_package, plugin_extra = "pillow_jxl", "pillow-jxl-plugin", "jxl"
 
     @classmethod
@@ -471,7 +471,7 @@ class Heif(PluginCodec):
     options = {
         "subsampling": Option("4:2:0", "chroma subsampling", choices=("4:2:0", "4:2:2", "4:4:4")),
     }
-    summary = "HEIF/HEVC (pillow-heif, x265), quality 0-100, 4:2:0 (optional: pip install 'elicbench[heif]')"
+    summary = "HEIF/HEVC (pillow-heif, x265), quality 0-100, 4:2:0"
 
     plugin_module, plugin_package, plugin_extra = "pillow_heif", "pillow-heif", "heif"
     _CHROMA = {"4:2:0": 420, "4:2:2": 422, "4:4:4": 444}
