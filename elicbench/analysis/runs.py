@@ -97,8 +97,9 @@ DEMO_NOTE = ("the bundled demo ELIC models (tiny preset, 2,000 training steps on
 
 
 def is_demo_name(name: str) -> bool:
-    """Whether a series name (``series_name``) is that of demo-weight results."""
-    return name.endswith(f"({DEMO_SOURCE})")
+    """Whether a series name (``series_name``, perhaps with its run added: 'elic (demo weights) (run-a)')
+    is that of demo-weight results."""
+    return f"({DEMO_SOURCE})" in name
 
 
 def series_name(label: str, described: dict[str, Any] | None) -> str:

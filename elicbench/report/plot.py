@@ -65,7 +65,7 @@ def codec_colour(label: str, colours: Mapping[str, str] | None = None) -> str:
         return colours[label]
     if label in FIXED_COLOURS:
         return FIXED_COLOURS[label]
-    if label.endswith(DEMO_SUFFIX):  # e.g. 'elic[tile=0] (demo weights)' of an older run
+    if DEMO_SUFFIX in label:  # e.g. 'elic[tile=0] (demo weights)', 'elic (demo weights) (run-a)' of older runs
         return FIXED_COLOURS["elic" + DEMO_SUFFIX]
     return SPARE_COLOURS[_digest(label) % len(SPARE_COLOURS)]
 

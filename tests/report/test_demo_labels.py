@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CODECS, write_run
 from elicbench.analysis.runs import DEMO_NOTE, find_runs
 from elicbench.cli import main
 from elicbench.codecs.elic.codec import DEMO_COLOUR, DEMO_MODELS, TRAINED_COLOUR, ELICCodec
@@ -96,6 +97,7 @@ def test_colours_never_the_published_elic_purple():
     assert codec_colour("elic") != PAPER_PURPLE
     assert codec_colour(DEMO) == DEMO_COLOUR == FIXED_COLOURS[DEMO]
     assert codec_colour("elic[tile=0] (demo weights)") == DEMO_COLOUR
+    assert codec_colour("elic (demo weights) (run-a)") == DEMO_COLOUR  # two runs' labels kept apart
     assert FIXED_COLOURS["elic"] == TRAINED_COLOUR
     assert codec_colour(DEMO, {DEMO: "#123456"}) == "#123456"   # a recorded colour wins
 
@@ -126,3 +128,17 @@ def test_users_models_without_a_name_are_named_by_their_preset(tmp_path):
 def test_demo_weights_copied_elsewhere_are_still_demo_weights(tmp_path):
     codec = ELICCodec(models=str(_models_dir(tmp_path, name=None, demo=True)))
     assert codec.is_demo and codec.display_name == DEMO and codec.plot_colour == DEMO_COLOUR
+
+
+def test_two_runs_with_demo_weights_are_still_named_and_explained(tmp_path):
+    """Runs written before names were recorded (manifest: models_source only), two of them, so the
+    labels get their run added ('elic (demo weights) (a)'): still named, still explained first."""
+    for name in ("a", "b"):
+        run_dir = write_run(tmp_path / "runs" / name, dataset="kodak",
+                            codecs={"jpeg": CODECS["jpeg"], "elic": (0.9, [30, 50, 70, 85], 0.3, 0.4)})
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        manifest["codecs"]["elic"]["models_source"] = "demo weights"
+        (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    report = build_report(find_runs([tmp_path / "runs"]), out_dir=tmp_path / "out", visual_bpp=None, plots=False)
+    assert {"elic (demo weights) (a)", "elic (demo weights) (b)"} <= {r.codec for r in report.rows}
+    assert f"- elic (demo weights) (a), elic (demo weights) (b): {DEMO_NOTE}" in report.markdown
