@@ -8,6 +8,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from ..analysis.runs import series_name
 from .table import BDRow, table_cells
 
 CSS = """
@@ -204,7 +205,7 @@ def codecs_table_html(codecs: dict[str, Any]) -> str:
     with_models = any(_models_lines(info) for info in codecs.values() if isinstance(info, dict))
     for label, info in codecs.items():
         info = info if isinstance(info, dict) else {}
-        shown = info.get("display_name") or label
+        shown = series_name(label, info)  # also for runs that recorded no display name
         name = _e(shown) + (f'<br><span class="meta">label in results.csv: {_e(label)}</span>' if shown != label else "")
         quality = info.get("quality") or {}
         qualities = readable(list(info.get("qualities") or []))

@@ -142,3 +142,5 @@ def test_two_runs_with_demo_weights_are_still_named_and_explained(tmp_path):
     report = build_report(find_runs([tmp_path / "runs"]), out_dir=tmp_path / "out", visual_bpp=None, plots=False)
     assert {"elic (demo weights) (a)", "elic (demo weights) (b)"} <= {r.codec for r in report.rows}
     assert f"- elic (demo weights) (a), elic (demo weights) (b): {DEMO_NOTE}" in report.markdown
+    runs = (tmp_path / "out" / "report.html").read_text().split("<h2>Runs</h2>")[1]
+    assert runs.count(f"<td>{DEMO}<br>") == 2                     # the manifest tables name them too
