@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="encode+decode every image at every quality of every codec",
                        description="Encode and decode every image of a dataset at every quality of every "
                                    "codec, measure bpp (whole file), PSNR, PSNR-Y, MS-SSIM, encode/decode "
-                                   "time, and write a run directory (results.csv, summary.csv, manifest.json).")
+                                   "time, and write a run directory (results.csv, summary.csv, manifest.json, "
+                                   "and visual/: the crops of the report's visual comparison).")
     r.add_argument("--dataset", required=True, metavar="NAME_OR_DIR",
                    help="kodak, clic, sample (bundled, no network) or a directory of images")
     r.add_argument("--codecs", required=True, type=_csv_list, metavar="A,B,...",
@@ -108,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run the jobs on a Dask cluster, e.g. tcp://127.0.0.1:8786 (pip install 'elicbench[dask]')")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--offline", action="store_true", help="never download a dataset")
+    r.add_argument("--no-visual", action="store_true",
+                   help="store no crops for the report's visual comparison (by default, after the jobs, one image "
+                        "is coded once more per codec at its rate point closest to 0.5 bpp and a crop kept in visual/)")
 
     # The shipped published curves, named in the help of report and plot alike.
     refs = _reference_names()
@@ -138,8 +142,25 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where bdrate.csv, report.md, report.html and visual_<dataset>.png go "
                           "(default: the first RUN_DIR)")
     rep.add_argument("--target-bpp", type=float, default=0.5, metavar="BPP",
-                     help="bpp for the visual comparison crops (default 0.5)")
-    rep.add_argument("--no-visual", action="store_true", help="skip the visual comparison (no re-encoding)")
+                     help="bpp of the visual comparison (default 0.5): the crops the runs stored at it (`run` stores "
+                          "them at 0.5; `elicbench visual RUN_DIR --target-bpp BPP` makes others)")
+    rep.add_argument("--no-visual", action="store_true", help="skip the visual comparison")
+
+    vis = sub.add_parser("visual", help="code one image again per codec and store the crops the report shows",
+                         description="For a finished run (e.g. one written before runs stored crops): pick one "
+                                     "image (the first every codec coded), code it once more with each codec of the "
+                                     "run (as its manifest records them) at the rate point whose measured bpp on "
+                                     "that image is closest to each target, and store the window with the most "
+                                     "detail of each decoded image in RUN_DIR/visual/ (PNG files and index.json), "
+                                     "where `elicbench report` reads them.")
+    vis.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR",
+                     help="a run directory, or a folder holding run directories")
+    vis.add_argument("--target-bpp", type=_floats, default=[0.5], metavar="B1,B2,...",
+                     help="target bpp of the crops (default 0.5); crops stored at other targets are kept")
+    vis.add_argument("--crop", type=int, default=256, metavar="PX", help="size of the crops in pixels (default 256)")
+    vis.add_argument("--image", metavar="NAME", help="which image (default: the first, by name, every codec coded)")
+    vis.add_argument("-o", "--option", action="append", default=[], metavar="CODEC.OPTION=VALUE",
+                     help="change a codec setting the manifest records, e.g. elic.models=DIR (repeatable)")
 
     pl = sub.add_parser("plot", help="RD curves and time-vs-bpp plots (PNG + SVG)",
                         description="For every run under the given paths: bpp vs PSNR, bpp vs MS-SSIM dB, "
@@ -214,6 +235,8 @@ def cmd_run(a: argparse.Namespace) -> int:
                     options=options, limit=a.limit, out=a.out, jobs=a.jobs, resume=a.resume,
                     repeats=a.repeats, target_bpp=a.target_bpp, scheduler=a.scheduler,
                     progress=not a.no_progress, command=["elicbench", *sys.argv[1:]], download=not a.offline)
+    if a.no_visual:
+        cfg.visual_bpp = None
     outcome = run_benchmark(cfg)
     print(_run_summary(outcome))
     return EXIT_OK if outcome.ok else EXIT_FAILED
@@ -282,6 +305,26 @@ def cmd_report(a: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_visual(a: argparse.Namespace) -> int:
+    from .analysis.runs import find_runs
+    from .crops import crops_for_run
+
+    if a.crop < 16:
+        raise UsageError(f"--crop must be at least 16 pixels (got {a.crop})")
+    if any(t <= 0 for t in a.target_bpp):
+        raise UsageError("--target-bpp values must be positive")
+    options = _parse_options(a.option)
+    for run in find_runs(a.runs):
+        stored = crops_for_run(run.path, target_bpps=a.target_bpp, crop=a.crop, image=a.image, options=options)
+        for target in a.target_bpp:
+            made = stored.at(target)
+            shown = ", ".join(f"{t.codec} {t.quality}" for t in made.tiles) or "no codec"
+            print(f"{run.path}: {stored.image or '-'} at {target:g} bpp: {shown} ({made.seconds:.1f} s)")
+            for note in made.notes:
+                print(f"  note: {note}")
+    return EXIT_OK
+
+
 def cmd_plot(a: argparse.Namespace) -> int:
     from .analysis.runs import find_runs
     from .report.plot import plot_runs
@@ -333,7 +376,7 @@ def cmd_fetch(a: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "report": cmd_report, "plot": cmd_plot, "check": cmd_check,
+COMMANDS = {"run": cmd_run, "report": cmd_report, "visual": cmd_visual, "plot": cmd_plot, "check": cmd_check,
             "train": cmd_train, "list": cmd_list, "fetch": cmd_fetch}
 
 

@@ -82,14 +82,16 @@ def _limit_threads(n: int) -> None:
     _threads_set = n
 
 
-def _codec(spec: CodecSpec):
+def worker_codec(spec: CodecSpec):
+    """This worker's instance of the codec ``spec`` describes (created once per process)."""
     codec = _codecs.get(spec)
     if codec is None:
         codec = _codecs[spec] = spec.create()
     return codec
 
 
-def _image(ref: ImageRef):
+def worker_image(ref: ImageRef):
+    """(pixels, what was converted) of ``ref``; the worker keeps the last few images it loaded."""
     from .datasets import load_rgb
 
     hit = _images.get(ref)
@@ -157,9 +159,9 @@ def run_job(job: Job) -> dict[str, Any]:
         "width": None, "height": None, "error": "", "note": "", "converted": "",
     }
     try:
-        codec = _codec(job.codec)
+        codec = worker_codec(job.codec)
         row["codec_settings"] = codec.settings_text
-        image, converted = _image(job.image)
+        image, converted = worker_image(job.image)
         row["converted"] = converted
         row["height"], row["width"] = image.shape[:2]
         if job.target_bpp is None:

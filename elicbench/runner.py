@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from .codecs import Codec, CodecUnavailable, format_quality, get_codec
+from .crops import DEFAULT_TARGET_BPP, NO_RESULTS, choose_image, store_crops, store_notes
 from .datasets.base import Dataset
 from .jobs import CodecSpec, Job, run_job
 from .manifest import base_manifest, now_iso, read_manifest, write_manifest
-from .results import (MANIFEST_FILE, RESULTS_FILE, ResultsWriter, is_done_row, job_key, read_rows, rewrite_rows,
-                      write_summary)
+from .results import (MANIFEST_FILE, RESULTS_FILE, ResultsWriter, is_done_row, job_key, load_results, read_rows,
+                      rewrite_rows, write_summary)
 from .rundir import RunDirLock, check_out_dir, close_inherited_locks, is_run_dir, make_out_dir
 
 
@@ -47,6 +48,7 @@ class RunConfig:
     progress: bool = True
     command: list[str] | None = None
     download: bool = True
+    visual_bpp: float | None = DEFAULT_TARGET_BPP  # crops for the report's visual comparison; None: none
 
 
 @dataclass
@@ -197,12 +199,16 @@ def _start_method() -> str:
 
 
 def execute(jobs: list[Job], on_row: Callable[[dict[str, Any]], None], workers: int,
-            scheduler: str | None = None, in_flight: int | None = None) -> None:
+            scheduler: str | None = None, in_flight: int | None = None,
+            then: Callable[[Executor], None] | None = None) -> None:
     """Run jobs with at most ``in_flight`` submitted at a time; call ``on_row`` for each result.
 
     If a worker process dies (a codec crashing the interpreter), the pool is rebuilt and the jobs
     that were in flight become suspects: each is re-run alone, so a job that crashes its worker
     on its own is reported as failed and the innocent ones finish normally.
+
+    ``then(executor)`` runs once every row is in: on the pool that ran the jobs, whose workers have
+    their codecs loaded (on a new one when there were no jobs or the pool broke).
     """
     pending = list(reversed(jobs))
     suspects: list[Job] = []
@@ -238,6 +244,12 @@ def execute(jobs: list[Job], on_row: Callable[[dict[str, Any]], None], workers: 
                     on_row(row)
             # Whatever else was in flight died with the pool: re-run each alone.
             suspects.extend(running.values())
+            if then is not None and not (broken or pending or suspects):
+                then(ex)
+                then = None
+    if then is not None:
+        with make_executor(1, scheduler) as ex:
+            then(ex)
 
 
 def _failed_row(job: Job, error: str) -> dict[str, Any]:
@@ -264,13 +276,18 @@ def run_benchmark(config: RunConfig) -> RunOutcome:
     run_dir = Path(config.out) if config.out else default_out_dir(dataset)
     return run_planned(dataset, codecs, run_dir, jobs=config.jobs, resume=config.resume,
                        repeats=config.repeats, target_bpp=config.target_bpp, scheduler=config.scheduler,
-                       progress=config.progress, command=config.command, limit=config.limit)
+                       progress=config.progress, command=config.command, limit=config.limit,
+                       visual_bpp=config.visual_bpp)
 
 
 def run_planned(dataset: Dataset, codecs, run_dir: Path, *, jobs: int | None = None, resume: bool = False,
                 repeats: int = 1, target_bpp: Sequence[float] | None = None, scheduler: str | None = None,
-                progress: bool = True, command: list[str] | None = None, limit: int | None = None) -> RunOutcome:
+                progress: bool = True, command: list[str] | None = None, limit: int | None = None,
+                visual_bpp: float | None = None) -> RunOutcome:
     """Run ``codecs`` (from :func:`make_codecs`) over ``dataset`` into ``run_dir``.
+
+    ``visual_bpp``: after the jobs, store the crops of the report's visual comparison at this bpp
+    (``elicbench.crops``; None: none).
 
     ``run_dir`` must be new, empty or a run directory, and is locked for the run's life: a second
     run into it fails at once with :class:`elicbench.rundir.RunDirBusy` (see ``elicbench.rundir``).
@@ -283,12 +300,12 @@ def run_planned(dataset: Dataset, codecs, run_dir: Path, *, jobs: int | None = N
     with RunDirLock(run_dir, command if command is not None else list(sys.argv)):
         return _run_locked(dataset, codecs, run_dir, jobs=jobs, resume=resume, repeats=repeats,
                            target_bpp=target_bpp, scheduler=scheduler, progress=progress, command=command,
-                           limit=limit)
+                           limit=limit, visual_bpp=visual_bpp)
 
 
 def _run_locked(dataset: Dataset, codecs, run_dir: Path, *, jobs: int | None, resume: bool, repeats: int,
                 target_bpp: Sequence[float] | None, scheduler: str | None, progress: bool,
-                command: list[str] | None, limit: int | None) -> RunOutcome:
+                command: list[str] | None, limit: int | None, visual_bpp: float | None) -> RunOutcome:
     results_path = run_dir / RESULTS_FILE
     done_keys: set = set()
     if resume:
@@ -343,9 +360,12 @@ def _run_locked(dataset: Dataset, codecs, run_dir: Path, *, jobs: int | None, re
                 bar.set_postfix(failed=len(failures), refresh=False)
             bar.update(1)
 
+        def crops(ex: Executor) -> None:
+            bar.close()
+            _store_crops(run_dir, dataset, codecs, visual_bpp, ex)
+
         try:
-            if todo:
-                execute(todo, on_row, workers, scheduler)
+            execute(todo, on_row, workers, scheduler, then=crops if visual_bpp is not None else None)
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -358,6 +378,21 @@ def _run_locked(dataset: Dataset, codecs, run_dir: Path, *, jobs: int | None, re
                             "skipped": len(all_jobs) - len(todo), "failed": len(failures)})
     write_manifest(manifest_path, manifest)
     return RunOutcome(run_dir, len(all_jobs), len(all_jobs) - len(todo), completed, failures, wall, interrupted)
+
+
+def _store_crops(run_dir: Path, dataset: Dataset, codecs, target_bpp: float, ex: Executor) -> None:
+    """The visual comparison's crops (``elicbench.crops``), coded by a worker of ``ex`` (where the
+    codecs, and TensorFlow for ELIC, are loaded already; not in this process). Never fails the run:
+    what goes wrong is stored as a note the report shows."""
+    results = load_results(run_dir / RESULTS_FILE)
+    image = choose_image(results)
+    ref = next((r for r in dataset.images if r.name == image), None)
+    if ref is None:
+        store_notes(run_dir, dataset.name, None, [target_bpp], [NO_RESULTS])
+        return
+    specs = {codec.label: spec for spec, codec, _ in codecs}
+    store_crops(run_dir, results, dataset.name, ref, specs, target_bpps=[target_bpp],
+                submit=lambda fn, *args: ex.submit(fn, *args).result())
 
 
 def _progress(total: int, enabled: bool, name: str):

@@ -10,9 +10,11 @@ from ..analysis.bdrate import check_method
 from ..analysis.curves import METRICS, check_metric
 from ..analysis.reference import REF_PREFIX, check_reference_names, reference_curve, reference_datasets
 from ..analysis.runs import DEMO_NOTE, Run, combined_results, is_demo_name
-from .matched import matched_html, matched_markdown, matched_table
 from .html import DatasetSection, Figure, images_text, render_page, row_notes
+from .matched import matched_html, matched_markdown, matched_table
+from .plot import slug
 from .table import CSV_COLUMNS, BDRow, ReportInputError, dataset_rows, markdown_table
+from .visual import visual_comparison
 
 BDRATE_FILE = "bdrate.csv"
 HTML_FILE = "report.html"
@@ -39,7 +41,7 @@ class Report:
 
 def build_report(runs: Sequence[Run], *, anchor: str | None = None, metric: str = "psnr", method: str = "pchip",
                  with_ref: Sequence[str] = (), out_dir: str | Path | None = None, visual_bpp: float | None = 0.5,
-                 crop: int = 256, visual_image: str | None = None, plots: bool = True) -> Report:
+                 plots: bool = True) -> Report:
     """BD-rate / BD-quality of every codec against ``anchor``, per dataset, over all ``runs``.
 
     ``anchor``: a codec label of the runs or a published curve ``ref:NAME``; default 'jpeg' when a
@@ -47,9 +49,9 @@ def build_report(runs: Sequence[Run], *, anchor: str | None = None, metric: str 
     ``method``: 'pchip', 'akima' or 'cubic'. ``with_ref``: published curves to add as rows and to
     the plots. Writes bdrate.csv, report.md and report.html (plus visual_<dataset>.png) into
     ``out_dir`` (default: the first run's directory). ``visual_bpp``: target bpp of the visual
-    comparison crops, None to skip it (it re-encodes one image per codec); ``crop``: the crops'
-    size in pixels; ``visual_image``: which image (default: the first, by name, that every codec
-    coded). ``plots``: embed the RD and timing plots in the HTML.
+    comparison, None to skip it: the crops the runs stored at that bpp (``elicbench run`` stores them
+    at 0.5 bpp, ``elicbench visual RUN_DIR --target-bpp B`` at others; the report codes nothing).
+    ``plots``: embed the RD and timing plots in the HTML.
     """
     import pandas as pd
 
@@ -90,14 +92,15 @@ def build_report(runs: Sequence[Run], *, anchor: str | None = None, metric: str 
         if plots:
             section.figures = _figures(part, dataset, with_ref, anchor, section.warnings)
         if visual_bpp is not None:
-            visual = _visual(part, dataset, runs, out, visual_bpp, crop, visual_image)
+            visual = visual_comparison(part, dataset, [(r.name, r.path) for r in runs],
+                                       out / f"visual_{slug(dataset)}.png", target_bpp=visual_bpp)
             visuals.append(visual)
             section.visual_notes = list(visual.notes)
             if visual.path is not None:
                 left, top, right, bottom = visual.crop_box
                 caption = (f"{visual.image}, crop {right - left}x{bottom - top} at ({left}, {top}); each codec at its "
-                           f"rate point closest to {visual_bpp:g} bpp on this image, re-encoded for this report "
-                           f"(bpp and PSNR of the whole re-encoded image)")
+                           f"rate point closest to {visual_bpp:g} bpp on this image, coded again by its run "
+                           f"(bpp and PSNR of the whole image)")
                 section.visual = Figure(f"visual comparison {dataset}", visual.path.read_bytes(), caption)
         sections.append(section)
 
@@ -171,18 +174,3 @@ def _figures(part, dataset: str, with_ref: Sequence[str], anchor: str | None, no
         figures = dataset_figures(part, dataset, with_ref=refs)
     notes += [str(w.message) for w in caught if str(w.message) not in notes]
     return [Figure(_FIGURE_TITLES.get(name, name), figure_png_bytes(fig)) for name, fig in figures]
-
-
-def _visual(part, dataset: str, runs: Sequence[Run], out: Path, target_bpp: float, crop: int, image: str | None):
-    from .plot import slug
-    from .visual import visual_comparison
-
-    by_run = {str(r.path): r.manifest for r in runs}
-    manifests = {}
-    for label, run, original in part[["codec", "run", "codec_label"]].drop_duplicates().itertuples(index=False):
-        entry = (by_run.get(run, {}).get("codecs") or {}).get(original)
-        if entry:
-            manifests[label] = entry
-    dataset_manifest = next((r.manifest for r in runs if (r.manifest.get("dataset") or {}).get("name") == dataset), {})
-    return visual_comparison(part, dataset, manifests, out / f"visual_{slug(dataset)}.png", target_bpp=target_bpp,
-                             crop=crop, image=image, dataset_manifest=dataset_manifest)

@@ -1,21 +1,22 @@
 """Visual comparison: the same crop of one image, for each codec, at about the same bpp.
 
-For each codec the rate point is the one whose measured bpp *on that image* (results.csv) is
-closest to the target; the image is re-encoded at that point with the codec and settings the
-run's manifest records, decoded, and cropped. The crop is the ``crop``x``crop`` window with the
-most detail (largest mean gradient magnitude of the original's luma, on a 16-pixel grid), where
-compression differences show. Labels give the whole-image bpp and PSNR of the re-encoded file.
-A codec or image that cannot be had here is skipped with a note, never an error.
+The crops are made where codecs run (``elicbench run``, or ``elicbench visual RUN_DIR``: see
+``elicbench.crops``) and stored in the run directory (``elicbench.cropfiles``); this module only
+reads them and draws the grid, so a report needs no codec, dataset or TensorFlow. Labels give the
+rate point and the whole-image bpp and PSNR of the file the crop was cut from. A run without crops
+(or without crops at the asked bpp) is a note saying how to make them, never an error.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Sequence
 
 import numpy as np
+
+from ..cropfiles import (DEFAULT_TARGET_BPP, INDEX_FILE, VISUAL_DIR, CropFileError, CropSet, StoredCrops, load_png,
+                         read_crops, visual_dir)
 
 TILE_LABEL_HEIGHT = 44
 TILE_GAP = 8
@@ -44,146 +45,72 @@ class VisualComparison:
     notes: list[str] = field(default_factory=list)
 
 
-def detailed_crop(image: np.ndarray, size: int = 256, step: int = 16) -> tuple[int, int, int, int]:
-    """(left, top, right, bottom) of the size x size window with the largest mean gradient magnitude."""
-    h, w = image.shape[:2]
-    cw, ch = min(size, w), min(size, h)
-    luma = image[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-    gy, gx = np.gradient(luma)
-    energy = np.hypot(gx, gy)
-    # Integral image: the sum over any window in O(1).
-    integral = np.pad(energy.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-    best, best_box = -1.0, (0, 0, cw, ch)
-    for top in range(0, h - ch + 1, step):
-        for left in range(0, w - cw + 1, step):
-            s = (integral[top + ch, left + cw] - integral[top, left + cw]
-                 - integral[top + ch, left] + integral[top, left])
-            if s > best:
-                best, best_box = s, (left, top, left + cw, top + ch)
-    return best_box
+def visual_comparison(part, dataset: str, runs: Sequence[tuple[str, Path]], out_path: Path, *,
+                      target_bpp: float = DEFAULT_TARGET_BPP) -> VisualComparison:
+    """Make the comparison grid PNG at ``out_path`` from the crops the runs stored.
 
-
-def psnr_rgb(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return math.inf if mse == 0 else 10.0 * math.log10(255.0 ** 2 / mse)
-
-
-def _image_path(dataset: str, image: str, manifest: dict[str, Any], notes: list[str]) -> Path | None:
-    """The image file: from the manifest's dataset root, else the dataset lookup (no download)."""
-    info = manifest.get("dataset") or {}
-    entry = next((e for e in info.get("images", []) if e.get("name") == image), {})
-    root = info.get("root")
-    if root and entry.get("file") and (Path(root) / entry["file"]).is_file():
-        path = Path(root) / entry["file"]
-    else:
-        try:
-            from ..datasets import resolve_dataset
-
-            found = resolve_dataset(info.get("name") or dataset, download=False)
-        except Exception as exc:  # any lookup failure only costs the visual comparison
-            notes.append(f"visual comparison skipped: dataset {dataset!r} not available here ({exc})")
-            return None
-        ref = next((r for r in found.images if r.name == image), None)
-        if ref is None:
-            notes.append(f"visual comparison skipped: image {image!r} not found in dataset {dataset!r}")
-            return None
-        path = Path(ref.path)
-    expected = entry.get("sha256")
-    if expected and hashlib.sha256(path.read_bytes()).hexdigest() != expected:
-        notes.append(f"{path}: differs from the file the run used (SHA-256 mismatch); crops may not match the results")
-    return path
-
-
-def _load_image(path: Path) -> np.ndarray:
-    from ..datasets.images import load_rgb
-
-    loaded = load_rgb(path)
-    return loaded[0] if isinstance(loaded, tuple) else loaded
-
-
-def _make_codec(label: str, row: dict[str, Any], manifests: dict[str, dict[str, Any]]):
-    """Instantiate the codec a results row was made with (manifest settings, else the settings column)."""
-    from ..codecs import get_codec
-
-    described = manifests.get(label)
-    if described:
-        name, settings = described.get("name") or label.split("[")[0], dict(described.get("settings") or {})
-    else:
-        name = str(row.get("codec_label") or label).split("[")[0]
-        text = str(row.get("codec_settings") or "")
-        settings = dict(item.split("=", 1) for item in text.split(";") if "=" in item)
-    cls = get_codec(name)
-    available = cls.availability()
-    if not available:
-        raise RuntimeError(f"not available here: {available.reason}")
-    return cls(**settings)
-
-
-def visual_comparison(results_df, dataset: str, manifests: dict[str, dict[str, Any]], out_path: Path, *,
-                      target_bpp: float = 0.5, crop: int = 256, image: str | None = None,
-                      dataset_manifest: dict[str, Any] | None = None) -> VisualComparison:
-    """Make the comparison grid PNG at ``out_path``.
-
-    ``results_df``: one dataset's results (columns of results.csv). ``manifests``: codec label
-    (as in ``results_df``) -> the run manifest's entry for that codec (``name``, ``settings``).
-    ``dataset_manifest``: the manifest (its ``dataset`` entry locates and verifies the image).
-    ``image``: which image (default: the first, by name, that every codec coded without error).
+    ``part``: one dataset's combined results (``analysis.runs.combined_results``: ``run``,
+    ``codec_label`` and the shown name ``codec``). ``runs``: (name, run directory) of each run. The
+    crops of the first run that stored some at ``target_bpp`` set the image and window; other runs'
+    crops of the same image and window join them, the rest are named in the notes.
     """
     result = VisualComparison(None, dataset, None, target_bpp, None)
-    ok = results_df[(results_df["error"] == "") & np.isfinite(results_df["bpp"].astype(float))]
-    if ok.empty:
-        result.notes.append("visual comparison skipped: no successful results")
-        return result
-    codecs = sorted(ok["codec"].unique())
-    if image is None:
-        per_image = ok.groupby("image")["codec"].nunique()
-        everywhere = sorted(per_image[per_image == len(codecs)].index) or sorted(per_image.index)
-        image = everywhere[0]
-    result.image = image
-    path = _image_path(dataset, image, dataset_manifest or {}, result.notes)
-    if path is None:
-        return result
-    try:
-        original = _load_image(path)
-    except Exception as exc:
-        result.notes.append(f"visual comparison skipped: cannot read {path} ({exc})")
-        return result
-    box = detailed_crop(original, crop)
-    result.crop_box = box
-    left, top, right, bottom = box
-    result.tiles.append(Tile("original", "", math.nan, math.inf, original[top:bottom, left:right]))
-
-    for label in codecs:
-        rows = ok[(ok["codec"] == label) & (ok["image"] == image)]
-        if rows.empty:
-            result.notes.append(f"{label}: no successful result for {image}; not shown")
+    shown = {(run, label): name for run, label, name in
+             part[["run", "codec_label", "codec"]].drop_duplicates().itertuples(index=False)}
+    chosen: tuple[str, str, tuple[int, int, int, int]] | None = None
+    found: list[tuple[Path, StoredCrops, CropSet]] = []
+    for name, path in runs:
+        if not (part["run"] == str(path)).any():
             continue
-        row = rows.loc[(rows["bpp"].astype(float) - target_bpp).abs().idxmin()].to_dict()
-        quality = float(row["quality"])
         try:
-            codec = _make_codec(label, row, manifests)
-            data = codec.encode(original, codec.validate_quality(quality))
-            decoded = np.asarray(codec.decode(data))
-        except Exception as exc:  # unavailable codec, missing model ...: skip this one
-            result.notes.append(f"{label}: not re-encoded ({type(exc).__name__}: {exc}); not shown")
+            stored = read_crops(path)
+        except CropFileError as exc:
+            result.notes.append(f"visual comparison skipped for run {name}: {exc}")
             continue
-        if decoded.shape != original.shape:
-            result.notes.append(f"{label}: decoded shape {decoded.shape} differs from {original.shape}; not shown")
+        crops = stored.at(target_bpp) if stored is not None else None
+        if crops is None:
+            result.notes.append(_how_to_get(name, path, target_bpp, stored))
             continue
-        bpp = 8.0 * len(data) / (original.shape[0] * original.shape[1])
-        if np.isfinite(row.get("bytes", math.nan)) and int(row["bytes"]) != len(data):
-            result.notes.append(f"{label}: re-encoded file is {len(data)} bytes, the run recorded {int(row['bytes'])} "
-                                f"(different library version or a non-deterministic codec)")
-        result.tiles.append(Tile(label, f"{quality:g}", bpp, psnr_rgb(original, decoded),
-                                 decoded[top:bottom, left:right]))
+        result.notes += [n for n in crops.notes if n not in result.notes]
+        if not crops.tiles:
+            continue
+        where = (stored.dataset, stored.image, stored.crop_box)
+        if chosen is None:
+            chosen = where
+            result.image, result.crop_box = stored.image, stored.crop_box
+            original = load_png(visual_dir(path) / stored.original)
+            result.tiles.append(Tile("original", "", math.nan, math.inf, original))
+        elif where != chosen:
+            result.notes.append(f"run {name}: its crops show {stored.image} at {stored.crop_box}, not "
+                                f"{result.image} at {result.crop_box}; not shown")
+            continue
+        found.append((path, stored, crops))
+    tiles = []
+    for path, stored, crops in found:
+        for t in crops.tiles:
+            tiles.append(Tile(shown.get((str(path), t.codec), t.codec), t.quality, t.bpp, t.psnr,
+                              load_png(visual_dir(path) / t.file)))
+    result.tiles += sorted(tiles, key=lambda t: t.label)
     if len(result.tiles) < 2:
-        result.notes.append("visual comparison: no codec could be re-encoded here")
         return result
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     _grid(result.tiles).save(out_path, format="PNG", optimize=True)
     result.path = out_path
     return result
+
+
+def _how_to_get(name: str, path: Path, target_bpp: float, stored: StoredCrops | None) -> str:
+    """Why a run has no crops at ``target_bpp``, and the command that makes them."""
+    option = f" --target-bpp {target_bpp:g}" if target_bpp != DEFAULT_TARGET_BPP else ""
+    command = f"`elicbench visual {path}{option}`"
+    if stored is None:
+        return (f"visual comparison skipped: not available for run {name} (its run directory holds no crops, "
+                f"{VISUAL_DIR}/{INDEX_FILE}: written before runs stored them, or with --no-visual); "
+                f"make them with {command}")
+    held = ", ".join(f"{t:g}" for t in stored.targets) or "none"
+    return (f"visual comparison skipped for run {name}: it holds crops at {held} bpp, not at {target_bpp:g} bpp; "
+            f"make them with {command}")
 
 
 def _font(size: int):

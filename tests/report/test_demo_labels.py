@@ -61,7 +61,7 @@ def test_run_summary_names_the_demo_weights(demo_run):
 
 def test_report_tables_visual_and_html_name_the_demo_weights(demo_run, tmp_path):
     run_dir, _ = demo_run
-    report = build_report(find_runs([run_dir]), out_dir=tmp_path, visual_bpp=0.5, crop=128)
+    report = build_report(find_runs([run_dir]), out_dir=tmp_path, visual_bpp=0.5)
     assert f"| {DEMO} |" in report.markdown
     assert f"- {DEMO}: {DEMO_NOTE}" in report.markdown           # said before any table
     assert report.markdown.index(DEMO_NOTE) < report.markdown.index("| codec |")

@@ -1,3 +1,5 @@
+"""The visual comparison: crops made where codecs run (``elicbench.crops``: during `run`, or
+`elicbench visual RUN_DIR`), stored in the run directory, and drawn by the report, which reads them only."""
 import hashlib
 import io
 import json
@@ -7,10 +9,11 @@ import pytest
 from PIL import Image
 
 from conftest import CODECS, write_run
-from elicbench.analysis.runs import find_runs, load_run
+from elicbench import crops as crops_module
+from elicbench.analysis.runs import combined_results, find_runs, load_run
+from elicbench.crops import crops_for_run, detailed_crop
 from elicbench.report import build_report
-from elicbench.report import visual as visual_module
-from elicbench.report.visual import COLUMNS, TILE_GAP, TILE_LABEL_HEIGHT, detailed_crop, visual_comparison
+from elicbench.report.visual import COLUMNS, TILE_GAP, TILE_LABEL_HEIGHT, visual_comparison
 
 
 class PillowJPEG:
@@ -63,12 +66,20 @@ def make_dataset_run(tmp_path, sha_ok=True):
     return run_dir
 
 
+class StandInSpec:
+    """Creates the stand-in in place of the codec the manifest records."""
+
+    def create(self):
+        return PillowJPEG()
+
+
 def test_grid_of_crops_with_a_stand_in_codec(tmp_path, monkeypatch):
-    run = load_run(make_dataset_run(tmp_path, sha_ok=False))
-    monkeypatch.setattr(visual_module, "_make_codec", lambda label, row, manifests: PillowJPEG())
+    run_dir = make_dataset_run(tmp_path, sha_ok=False)
+    monkeypatch.setattr(crops_module, "_manifest_codec", lambda label, described, options: StandInSpec())
+    crops_for_run(run_dir, target_bpps=[1.0], crop=128)     # what `elicbench visual RUN_DIR` does
+    run = load_run(run_dir)
     out = tmp_path / "grid.png"
-    v = visual_comparison(run.results, "synthetic", run.manifest["codecs"], out, target_bpp=1.0, crop=128,
-                          dataset_manifest=run.manifest)
+    v = visual_comparison(combined_results([run]), "synthetic", [(run.name, run.path)], out, target_bpp=1.0)
     assert v.path == out and v.image == "img00"
     assert [t.label for t in v.tiles] == ["original", "jpeg", "webp"]
     # Synthetic jpeg bpp at img00 are 0.1*2^(q/20): 1.0 bpp is closest to q=70 (1.13 bpp).
@@ -103,6 +114,7 @@ def test_real_codecs_on_kodak(tmp_path, kodak_dir):
     manifest = json.loads((run_dir / "manifest.json").read_text())
     manifest["dataset"].update(root=str(kodak_dir), images=[{"name": n, "file": f"{n}.png"} for n in names])
     (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    crops_for_run(run_dir)
     report = build_report(find_runs([run_dir]), visual_bpp=0.5, plots=False)
     v = report.visuals[0]
     assert v.path is not None and v.path in report.files, v.notes
@@ -110,3 +122,67 @@ def test_real_codecs_on_kodak(tmp_path, kodak_dir):
     assert all(t.pixels.shape == (256, 256, 3) for t in v.tiles)
     assert 0.05 < v.tiles[1].bpp < 8 and 20 < v.tiles[1].psnr < 60
     assert "data:image/png;base64," in report.html and "Visual comparison" in report.html
+
+
+def _photo_folder(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(2):
+        Image.fromarray(textured_image(seed=i)).save(folder / f"img{i:02d}.png")
+    return folder
+
+
+def test_a_run_stores_crops_and_the_report_only_reads_them(tmp_path):
+    from elicbench.codecs import format_quality
+    from elicbench.results import load_results
+    from elicbench.runner import RunConfig, run_benchmark
+
+    config = dict(dataset=str(_photo_folder(tmp_path)), codecs=["jpeg", "webp"], jobs=1, progress=False,
+                  qualities={"jpeg": [10, 50, 90], "webp": [10, 50, 90]})
+    run_dir = run_benchmark(RunConfig(out=tmp_path / "run", **config)).run_dir
+    index = json.loads((run_dir / "visual" / "index.json").read_text())
+    assert index["format"] == "elicbench-visual" and index["image"] == "img00"
+    assert [s["target_bpp"] for s in index["sets"]] == [0.5] and index["sets"][0]["notes"] == []
+    tiles = index["sets"][0]["tiles"]
+    assert sorted(t["codec"] for t in tiles) == ["jpeg", "webp"]
+    results = load_results(run_dir / "results.csv")
+    for tile in tiles:
+        # The rate point measured closest to 0.5 bpp on that image, coded again: same file, same PSNR.
+        rows = results[(results["codec"] == tile["codec"]) & (results["image"] == "img00")]
+        nearest = rows.loc[(rows["bpp"] - 0.5).abs().idxmin()]
+        assert tile["quality"] == format_quality(nearest["quality"]) and tile["bytes"] == nearest["bytes"]
+        assert tile["psnr"] == pytest.approx(nearest["psnr"]) and tile["bpp"] == pytest.approx(nearest["bpp"])
+        with Image.open(run_dir / "visual" / tile["file"]) as im:
+            assert im.size == (256, 256)
+    assert (run_dir / "visual" / index["original"]).is_file()
+
+    report = build_report(find_runs([run_dir]), out_dir=tmp_path / "report", plots=False)
+    v = report.visuals[0]
+    assert v.path is not None and v.notes == [] and [t.label for t in v.tiles] == ["original", "jpeg", "webp"]
+    assert "coded again by its run" in report.html
+
+    # --no-visual: no crops, and the report says how to make them.
+    quiet = run_benchmark(RunConfig(out=tmp_path / "quiet", visual_bpp=None, **config)).run_dir
+    assert not (quiet / "visual").exists()
+
+
+def test_no_crops_or_crops_at_another_bpp_is_a_note_saying_how_to_make_them(tmp_path, monkeypatch):
+    from elicbench.cli import main
+
+    old = write_run(tmp_path / "old")                          # written before runs stored crops
+    report = build_report(find_runs([old]), out_dir=tmp_path / "r1", plots=False)
+    assert report.visuals[0].path is None
+    assert "not available for run old" in report.markdown
+    assert f"make them with `elicbench visual {old}`" in report.markdown
+
+    run_dir = make_dataset_run(tmp_path)
+    monkeypatch.setattr(crops_module, "_manifest_codec", lambda label, described, options: StandInSpec())
+    crops_for_run(run_dir, crop=96)                            # 0.5 bpp
+    report = build_report(find_runs([run_dir]), out_dir=tmp_path / "r2", visual_bpp=1.0, plots=False)
+    assert report.visuals[0].path is None
+    assert (f"it holds crops at 0.5 bpp, not at 1 bpp; make them with `elicbench visual {run_dir} --target-bpp 1`"
+            in report.markdown)
+    assert main(["visual", str(run_dir), "--target-bpp", "1", "--crop", "96"]) == 0
+    for target in (0.5, 1.0):                                  # the new set is added, the other kept
+        v = build_report(find_runs([run_dir]), out_dir=tmp_path / "r3", visual_bpp=target, plots=False).visuals[0]
+        assert v.path is not None and v.tiles[1].pixels.shape == (96, 96, 3)
