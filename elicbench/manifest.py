@@ -13,6 +13,9 @@ from typing import Any
 
 from . import __version__
 
+#: The manifest's ``format``: it marks a folder as an elicbench run directory (``elicbench.rundir``).
+RUN_FORMAT = "elicbench-run"
+
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -80,8 +83,6 @@ def platform_info() -> dict[str, Any]:
 
 def base_manifest(command: list[str] | None = None) -> dict[str, Any]:
     from . import tfenv
-
-    from .rundir import RUN_FORMAT
 
     return {
         "format": RUN_FORMAT,  # marks the folder as an elicbench run directory (elicbench.rundir)

@@ -31,10 +31,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .manifest import RUN_FORMAT, now_iso
 from .results import MANIFEST_FILE, RESULTS_FILE
 
 LOCK_FILE = ".elicbench.lock"
-RUN_FORMAT = "elicbench-run"
 #: results.csv header columns that identify elicbench's table.
 _KEY_COLUMNS = ("dataset", "image", "codec", "quality", "bpp")
 
@@ -135,7 +135,7 @@ class RunDirLock:
             except OSError:
                 os.close(fd)
                 raise RunDirBusy(busy_message(self.run_dir)) from None
-        holder = {"pid": os.getpid(), "command": self.command, "started": _now()}
+        holder = {"pid": os.getpid(), "command": self.command, "started": now_iso()}
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
@@ -184,12 +184,6 @@ def lock_is_held(lock_path: Path) -> bool:
     finally:
         os.close(fd)
     return False
-
-
-def _now() -> str:
-    from .manifest import now_iso
-
-    return now_iso()
 
 
 def holder_text(lock_path: Path, wait_s: float = 1.0) -> str:
