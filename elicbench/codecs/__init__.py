@@ -1,13 +1,15 @@
-"""Codec registry. ``@register_codec("name")`` on a :class:`Codec` subclass adds it;
-third-party packages add theirs through the ``elicbench.codecs`` entry-point group, e.g.
-in their pyproject.toml::
+"""Codecs: what a codec is (``base``), the registry (``catalog``) and the built-in codecs, which
+register on import (``pillow``: JPEG, WebP, AVIF, JPEG 2000, JPEG XL, HEIF; ``elic``: the learned
+codec, which imports TensorFlow only when a model is used). Third-party codecs register through the
+``elicbench.codecs`` entry-point group, e.g. in their pyproject.toml::
 
     [project.entry-points."elicbench.codecs"]
     mycodec = "mypkg.codec:MyCodec"
 """
 from __future__ import annotations
 
-from ..registry import Registry, UnknownNameError
+from ..registry import UnknownNameError
+from . import elic, pillow  # noqa: F401  (register the built-in codecs)
 from .base import (
     Availability,
     BadCodecInput,
@@ -18,22 +20,7 @@ from .base import (
     QualityScale,
     format_quality,
 )
-
-CODECS: Registry[type[Codec]] = Registry("codec", entry_point_group="elicbench.codecs")
-register_codec = CODECS.register
-
-
-def get_codec(name: str) -> type[Codec]:
-    return CODECS.get(name)
-
-
-def codec_names() -> list[str]:
-    return CODECS.names()
-
-
-# Built-ins register on import. The ELIC module imports TensorFlow only when a model is used.
-from . import pillow  # noqa: E402,F401
-from . import elic  # noqa: E402,F401
+from .catalog import CODECS, codec_names, get_codec, register_codec
 
 __all__ = [
     "Availability", "BadCodecInput", "CODECS", "Codec", "CodecError", "CodecUnavailable",

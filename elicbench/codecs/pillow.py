@@ -36,7 +36,7 @@ import numpy as np
 import PIL
 from PIL import Image, features
 
-from . import register_codec
+from .catalog import register_codec
 from .base import Availability, BadCodecInput, Codec, CodecError, CodecUnavailable, Option, QualityScale
 
 _TRUE = {"1", "true", "yes", "on"}

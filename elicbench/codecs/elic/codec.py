@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import register_codec
+from ..catalog import register_codec
 from ..base import Availability, BadCodecInput, Codec, CodecError, CodecUnavailable, Option, QualityScale, format_quality
 from . import container, tiling
-from .export import MODEL_JSON, read_model_info
+from .modelfiles import MODEL_JSON, read_model_info
 
 MODELS_ENV = "ELICBENCH_MODELS"
 #: Transform tile side in pixels. `full` ELIC decoding a 2048x1365 image whole peaks at 5.0 GB on
@@ -228,8 +228,8 @@ class ELICCodec(Codec):
 
     def listing_notes(self) -> list[str]:
         if self.is_demo:
-            return [f"default models: the demo weights ({len(self.models)} tiny models, 2,000 training steps on a "
-                    "CPU: not the paper's ELIC and far below it); results name them "
+            return [f"default models: the demo weights ({len(self.models)} tiny models trained on a CPU: not the "
+                    "paper's ELIC and far below it; see their MODEL_CARD.md); results name them "
                     f"'{self.display_name}'; bring trained models with --elic-models DIR or ${MODELS_ENV}"]
         return [f"models: {self.source}; results name them '{self.display_name}'"]
 

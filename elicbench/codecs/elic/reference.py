@@ -114,7 +114,7 @@ def load_reference_model(path: str | Path, info: dict[str, Any]) -> ReferenceRun
 
 def write_reference_info(path: str | Path, lmbda: float, **extra: Any) -> Path:
     """Write the ``elic.json`` that lets the ``elic`` codec use a reference SavedModel at rate λ."""
-    from .export import MODEL_FORMAT, MODEL_FORMAT_VERSION, MODEL_JSON
+    from .modelfiles import MODEL_FORMAT, MODEL_FORMAT_VERSION, MODEL_JSON
 
     path = Path(path)
     if not (path / "saved_model.pb").exists():
