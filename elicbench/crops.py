@@ -86,11 +86,11 @@ class CropJob:
 
 def code_crops(ref: ImageRef, box: tuple[int, int, int, int], jobs: Sequence[CropJob]) -> list[dict[str, Any]]:
     """Code the image ``ref`` with each job's codec and quality; keep ``box`` of each decoded image.
-    Runs in a worker process, with the worker's codecs and images (see ``elicbench.jobs``). Per job:
+    Runs in a worker process, with the worker's codecs and images (see ``elicbench.worker``). Per job:
     ``bytes``, ``bpp``, ``psnr`` of the whole image (``elicbench.metrics``) and ``pixels`` (the
     window), or ``error``."""
     from . import metrics
-    from .jobs import worker_codec, worker_image
+    from .worker import worker_codec, worker_image
 
     image, _ = worker_image(ref)
     h, w = image.shape[:2]

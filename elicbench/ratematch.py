@@ -6,13 +6,12 @@ available rate points for codecs with discrete choices (ELIC: one model per lamb
 continuous scales until the bracket is narrower than 1/1000 of the range. Bisection assumes bpp
 grows with quality (or falls, for scales where higher means fewer bits); to stay correct when a
 codec is not quite monotonic, the answer is the evaluated quality with the smallest
-|bpp - target| (ties: the lower bpp). That quality is then coded and measured like any job.
+|bpp - target| (ties: the lower bpp). That quality is then coded and measured like any job
+(``elicbench.worker``).
 """
 from __future__ import annotations
 
-from typing import Any
-
-from .codecs.base import Codec, format_quality
+from .codecs.base import Codec
 
 
 def _candidates(codec: Codec) -> list[float] | None:
@@ -62,15 +61,3 @@ def search_quality(codec: Codec, image, target_bpp: float) -> tuple[float, dict[
                     hi_q = mid
     best = min(tried, key=lambda q: (abs(tried[q] - target_bpp), tried[q]))
     return best, tried
-
-
-def match_rate(codec: Codec, image, target_bpp: float, repeats: int = 1) -> dict[str, Any]:
-    """Search the quality for ``target_bpp``, then code and measure the image there."""
-    from .jobs import code_image
-
-    quality, tried = search_quality(codec, image, target_bpp)
-    row = code_image(codec, image, quality, repeats)
-    row["note"] = (row.get("note", "") + "; " if row.get("note") else "") + (
-        f"rate-matched: quality {format_quality(quality)} after {len(tried)} trial encodes"
-    )
-    return row

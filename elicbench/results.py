@@ -31,21 +31,6 @@ SUMMARY_FILE = "summary.csv"
 MANIFEST_FILE = "manifest.json"
 
 
-def job_key(row: dict[str, Any]) -> tuple[str, str, str, str]:
-    """Identity of a job in a run: (image, codec label, quality text, target bpp text)."""
-    return (str(row["image"]), str(row["codec"]), _text(row["quality"]), _text(row.get("target_bpp", "")))
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        return f"{value:.10g}"
-    return str(value)
-
-
 def _cell(value: Any) -> str:
     """CSV text of a value: floats at full precision, NaN/None empty, inf as 'inf'."""
     if value is None:

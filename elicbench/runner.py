@@ -21,11 +21,12 @@ from typing import Any, Callable, Iterator, Sequence
 from .codecs import Codec, CodecUnavailable, format_quality, get_codec
 from .crops import DEFAULT_TARGET_BPP, NO_RESULTS, choose_image, store_crops, store_notes
 from .datasets.base import Dataset
-from .jobs import CodecSpec, Job, run_job
+from .jobs import CodecSpec, Job, job_key
 from .manifest import base_manifest, now_iso, read_manifest, write_manifest
-from .results import (MANIFEST_FILE, RESULTS_FILE, ResultsWriter, is_done_row, job_key, load_results, read_rows,
-                      rewrite_rows, write_summary)
+from .results import (MANIFEST_FILE, RESULTS_FILE, ResultsWriter, is_done_row, load_results, read_rows, rewrite_rows,
+                      write_summary)
 from .rundir import RunDirLock, check_out_dir, close_inherited_locks, is_run_dir, make_out_dir
+from .worker import create_codec, run_job
 
 
 class RunError(Exception):
@@ -78,7 +79,7 @@ def prepare_codec(name: str, settings: dict[str, Any] | None = None,
         raise CodecUnavailable(f"codec {name!r} is not available here: {avail.reason}")
     module = cls.__module__ if not cls.__module__.startswith(("elicbench.", "__main__")) else None
     spec = CodecSpec(name, tuple(sorted((settings or {}).items())), module)
-    codec = spec.create()
+    codec = create_codec(spec)
     chosen = [codec.validate_quality(q) for q in qualities] if qualities else list(codec.qualities())
     return spec, codec, chosen
 

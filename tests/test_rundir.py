@@ -16,7 +16,8 @@ import pytest
 from PIL import Image
 
 from elicbench.cli import main
-from elicbench.results import job_key, read_rows
+from elicbench.jobs import job_key
+from elicbench.results import read_rows
 from elicbench.rundir import LOCK_FILE, is_run_dir
 
 TESTS = Path(__file__).resolve().parent

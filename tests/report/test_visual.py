@@ -11,7 +11,9 @@ from PIL import Image
 from conftest import CODECS, write_run
 from elicbench import crops as crops_module
 from elicbench.analysis.runs import combined_results, find_runs, load_run
+from elicbench.codecs import Codec, QualityScale, codec_names, register_codec
 from elicbench.crops import crops_for_run, detailed_crop
+from elicbench.jobs import CodecSpec
 from elicbench.report import build_report
 from elicbench.report.visual import COLUMNS, TILE_GAP, TILE_LABEL_HEIGHT, visual_comparison
 
@@ -66,16 +68,21 @@ def make_dataset_run(tmp_path, sha_ok=True):
     return run_dir
 
 
-class StandInSpec:
-    """Creates the stand-in in place of the codec the manifest records."""
+if "test-jpg" not in codec_names():
+    @register_codec("test-jpg")
+    class StandIn(PillowJPEG, Codec):
+        """The stand-in, registered: `elicbench visual` creates it in place of the codec the manifest records."""
 
-    def create(self):
-        return PillowJPEG()
+        extension = "jpg"
+        quality_scale = QualityScale("quality", 1, 100)
+        summary = "test stand-in (JPEG through Pillow)"
+
+STAND_IN = CodecSpec("test-jpg")
 
 
 def test_grid_of_crops_with_a_stand_in_codec(tmp_path, monkeypatch):
     run_dir = make_dataset_run(tmp_path, sha_ok=False)
-    monkeypatch.setattr(crops_module, "_manifest_codec", lambda label, described, options: StandInSpec())
+    monkeypatch.setattr(crops_module, "_manifest_codec", lambda label, described, options: STAND_IN)
     crops_for_run(run_dir, target_bpps=[1.0], crop=128)     # what `elicbench visual RUN_DIR` does
     run = load_run(run_dir)
     out = tmp_path / "grid.png"
@@ -176,7 +183,7 @@ def test_no_crops_or_crops_at_another_bpp_is_a_note_saying_how_to_make_them(tmp_
     assert f"make them with `elicbench visual {old}`" in report.markdown
 
     run_dir = make_dataset_run(tmp_path)
-    monkeypatch.setattr(crops_module, "_manifest_codec", lambda label, described, options: StandInSpec())
+    monkeypatch.setattr(crops_module, "_manifest_codec", lambda label, described, options: STAND_IN)
     crops_for_run(run_dir, crop=96)                            # 0.5 bpp
     report = build_report(find_runs([run_dir]), out_dir=tmp_path / "r2", visual_bpp=1.0, plots=False)
     assert report.visuals[0].path is None
