@@ -1,0 +1,165 @@
+"""The package's import graph (issue 12): data flows one way, so imports do too.
+
+Every module of ``elicbench`` is parsed with ``ast``; an import counts wherever it stands (module
+level, inside a function, under ``if``). ``from . import x`` is an import of the submodule ``x``
+when there is one, else of the package. Checked:
+
+(a) no cycles;
+(b) no upward imports along the pipeline dataset -> jobs -> codec -> metrics -> results -> analysis
+    -> report/plot: a module imports from its own layer, the layers before it and the foundation;
+    the application modules (cli and what drives a run: runner, worker, check, ...) may import every
+    layer and no layer imports them;
+(c) analysis and report/plot read run directories: they import no dataset, job or codec module.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import elicbench
+
+PACKAGE = Path(elicbench.__file__).resolve().parent
+
+#: Imported by any layer; imports nothing but the foundation.
+FOUNDATION = ("elicbench", "elicbench.registry", "elicbench.tfenv")
+#: The pipeline, in the order data flows through it.
+LAYERS = (
+    ("dataset", ("elicbench.datasets",)),
+    ("jobs", ("elicbench.jobs",)),
+    ("codec", ("elicbench.codecs",)),
+    ("metrics", ("elicbench.metrics",)),
+    ("results", ("elicbench.results", "elicbench.cropfiles", "elicbench.manifest", "elicbench.rundir")),
+    ("analysis", ("elicbench.analysis",)),
+    ("report/plot", ("elicbench.report",)),
+)
+#: What drives the pipeline: the command line, running jobs (in the parent and in workers), checking.
+APPLICATION = ("elicbench.cli", "elicbench.runner", "elicbench.worker", "elicbench.ratematch", "elicbench.crops",
+               "elicbench.check", "elicbench.listing", "elicbench.distributed")
+#: Layers that read run directories only (besides the foundation and their own layer).
+READERS = {"analysis": {"metrics", "results", "analysis"}, "report/plot": {"metrics", "results", "analysis", "report/plot"}}
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _owner(name: str) -> str | None:
+    """The module of the package that ``name`` (a module, or a name inside one) belongs to."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def imports_of(module: str) -> set[str]:
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                base = f"{base}.{node.module}" if node.module else base
+            else:
+                base = node.module or ""
+            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
+        else:
+            continue
+        found |= {owner for owner in map(_owner, names) if owner and owner != module}
+    return found
+
+
+GRAPH = {module: imports_of(module) for module in MODULES}
+
+
+def layer_of(module: str) -> str:
+    if module in FOUNDATION:
+        return "foundation"
+    if module in APPLICATION:
+        return "application"
+    for name, prefixes in LAYERS:
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return name
+    raise AssertionError(f"{module} is in no layer: add it to tests/test_architecture.py")
+
+
+ORDER = {name: i for i, (name, _) in enumerate(LAYERS)}
+
+
+def test_every_module_has_a_layer():
+    assert {m: layer_of(m) for m in MODULES}
+    assert "elicbench.report.visual" in GRAPH and "elicbench.codecs.elic.model" in GRAPH
+
+
+def test_the_parser_sees_imports_inside_functions_and_relative_ones():
+    # report/build.py imports .plot at module level; cli imports its commands inside functions.
+    assert "elicbench.report.plot" in GRAPH["elicbench.report.build"]
+    assert {"elicbench.runner", "elicbench.report", "elicbench.check"} <= GRAPH["elicbench.cli"]
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan), each as a sorted list."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_import_cycles():
+    cycles = _cycles(GRAPH)
+    shown = ["  " + " <-> ".join(c) + ": " + "; ".join(f"{a} -> {b}" for a in c for b in sorted(GRAPH[a]) if b in c)
+             for c in cycles]
+    assert not cycles, "import cycles:\n" + "\n".join(shown)
+
+
+def test_no_upward_imports():
+    wrong = []
+    for a, targets in GRAPH.items():
+        la = layer_of(a)
+        for b in sorted(targets):
+            lb = layer_of(b)
+            if la == "application" or lb == "foundation":
+                continue
+            if la == "foundation" or lb == "application" or ORDER[lb] > ORDER[la]:
+                wrong.append(f"{a} ({la}) imports {b} ({lb})")
+            elif la in READERS and lb not in READERS[la]:
+                wrong.append(f"{a} ({la}) imports {b} ({lb}): it reads run directories only")
+    assert not wrong, "imports against the flow dataset -> jobs -> codec -> metrics -> results -> analysis -> " \
+                      "report/plot:\n" + "\n".join(wrong)
