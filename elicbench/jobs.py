@@ -52,10 +52,7 @@ def job_key(row: dict[str, Any]) -> tuple[str, str, str, str]:
 
 
 def _text(value: Any) -> str:
-    if value is None:
+    """A key's text of a value: None and NaN empty, floats to 10 significant digits."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        return f"{value:.10g}"
-    return str(value)
+    return f"{value:.10g}" if isinstance(value, float) else str(value)

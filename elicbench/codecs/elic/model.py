@@ -312,6 +312,11 @@ def _define(tf) -> dict[str, Any]:
             strings = [tf.constant([string]) for string in strings]
             z_hat = self.decode_z_fn(tf.constant([hp, wp], tf.int32), strings[0])
             y_hat = self.decode_groups_fn(self.hyper_synthesis_tiled(z_hat, tile), *strings[1:])
+            return self.synthesis_tiled(y_hat, height, width, tile)
+
+        def synthesis_tiled(self, y_hat, height: int, width: int, tile: int) -> np.ndarray:
+            """ŷ of a padded image -> its uint8 (height, width, 3); g_s runs on tiles of ``tile`` pixels."""
+            hp, wp = padded_size(height), padded_size(width)
             s = tiling.LATENT_STRIDE
             tiles = tiling.plan(hp // s, wp // s, tile, self.synthesis_halo, unit=SIZE_MULTIPLE // s)
             if len(tiles) == 1:

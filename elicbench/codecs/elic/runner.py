@@ -365,12 +365,7 @@ class NativeRunner(ELICRunner):
         del guarded[0]
         y_hat = self._decode_groups_fn(model.hyper_synthesis_tiled(z_hat, tile), *guarded, *originals[1:])
         del guarded
-        s = tiling.LATENT_STRIDE
-        tiles = tiling.plan(hp // s, wp // s, tile, model.synthesis_halo, unit=SIZE_MULTIPLE // s)
-        if len(tiles) == 1:
-            return model.synthesis_fn(y_hat).numpy()[:height, :width]
-        out = np.empty((hp, wp, 3), np.uint8)  # padded, like the whole-image path; cut below
-        return tiling.apply(model.synthesis_fn, y_hat.numpy(), tiles, out, factor=s)[:height, :width]
+        return model.synthesis_tiled(y_hat, height, width, tile)
 
     def estimate_bits(self, image: np.ndarray) -> float:
         """Bits of the whole padded image from the discrete likelihoods (no range coding)."""
