@@ -363,7 +363,13 @@ def _run_locked(dataset: Dataset, codecs, run_dir: Path, *, jobs: int | None, re
 
         def crops(ex: Executor) -> None:
             bar.close()
-            _store_crops(run_dir, dataset, codecs, visual_bpp, ex)
+            try:
+                _store_crops(run_dir, dataset, codecs, visual_bpp, ex)
+            except Exception as exc:  # the crops must never cost the run its summary and manifest
+                import warnings
+
+                warnings.warn(f"{run_dir}: crops of the visual comparison not stored ({type(exc).__name__}: {exc}); "
+                              f"make them with `elicbench visual {run_dir}`", RuntimeWarning, stacklevel=2)
 
         try:
             execute(todo, on_row, workers, scheduler, then=crops if visual_bpp is not None else None)

@@ -193,3 +193,18 @@ def test_no_crops_or_crops_at_another_bpp_is_a_note_saying_how_to_make_them(tmp_
     for target in (0.5, 1.0):                                  # the new set is added, the other kept
         v = build_report(find_runs([run_dir]), out_dir=tmp_path / "r3", visual_bpp=target, plots=False).visuals[0]
         assert v.path is not None and v.tiles[1].pixels.shape == (96, 96, 3)
+
+
+def test_crops_that_fail_never_cost_the_run_its_summary(tmp_path, monkeypatch):
+    from elicbench import runner
+    from elicbench.runner import RunConfig, run_benchmark
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(runner, "store_crops", broken)
+    with pytest.warns(RuntimeWarning, match="crops of the visual comparison not stored .*disk full"):
+        outcome = run_benchmark(RunConfig(dataset=str(_photo_folder(tmp_path)), codecs=["jpeg"], jobs=1,
+                                          qualities={"jpeg": [50]}, progress=False, out=tmp_path / "run"))
+    assert outcome.ok and (outcome.run_dir / "summary.csv").is_file()
+    assert json.loads((outcome.run_dir / "manifest.json").read_text())["status"] == "ok"
