@@ -58,7 +58,7 @@ def visual_comparison(part, dataset: str, runs: Sequence[tuple[str, Path]], out_
     shown = {(run, label): name for run, label, name in
              part[["run", "codec_label", "codec"]].drop_duplicates().itertuples(index=False)}
     chosen: tuple[str, str, tuple[int, int, int, int]] | None = None
-    found: list[tuple[Path, StoredCrops, CropSet]] = []
+    found: list[tuple[str, Path, CropSet]] = []
     for name, path in runs:
         if not (part["run"] == str(path)).any():
             continue
@@ -76,20 +76,28 @@ def visual_comparison(part, dataset: str, runs: Sequence[tuple[str, Path]], out_
             continue
         where = (stored.dataset, stored.image, stored.crop_box)
         if chosen is None:
+            try:
+                original = load_png(visual_dir(path) / stored.original)
+            except OSError as exc:
+                result.notes.append(f"visual comparison skipped for run {name}: {exc}")
+                continue
             chosen = where
             result.image, result.crop_box = stored.image, stored.crop_box
-            original = load_png(visual_dir(path) / stored.original)
             result.tiles.append(Tile("original", "", math.nan, math.inf, original))
         elif where != chosen:
             result.notes.append(f"run {name}: its crops show {stored.image} at {stored.crop_box}, not "
                                 f"{result.image} at {result.crop_box}; not shown")
             continue
-        found.append((path, stored, crops))
+        found.append((name, path, crops))
     tiles = []
-    for path, stored, crops in found:
+    for name, path, crops in found:
         for t in crops.tiles:
-            tiles.append(Tile(shown.get((str(path), t.codec), t.codec), t.quality, t.bpp, t.psnr,
-                              load_png(visual_dir(path) / t.file)))
+            try:
+                pixels = load_png(visual_dir(path) / t.file)
+            except OSError as exc:
+                result.notes.append(f"run {name}: {t.codec} not shown ({exc})")
+                continue
+            tiles.append(Tile(shown.get((str(path), t.codec), t.codec), t.quality, t.bpp, t.psnr, pixels))
     result.tiles += sorted(tiles, key=lambda t: t.label)
     if len(result.tiles) < 2:
         return result

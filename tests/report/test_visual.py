@@ -208,3 +208,13 @@ def test_crops_that_fail_never_cost_the_run_its_summary(tmp_path, monkeypatch):
                                           qualities={"jpeg": [50]}, progress=False, out=tmp_path / "run"))
     assert outcome.ok and (outcome.run_dir / "summary.csv").is_file()
     assert json.loads((outcome.run_dir / "manifest.json").read_text())["status"] == "ok"
+
+
+def test_a_missing_crop_file_is_a_note(tmp_path, monkeypatch):
+    run_dir = make_dataset_run(tmp_path)
+    monkeypatch.setattr(crops_module, "_manifest_codec", lambda label, described, options: STAND_IN)
+    stored = crops_for_run(run_dir, crop=96)
+    (run_dir / "visual" / stored.sets[0].tiles[0].file).unlink()
+    v = build_report(find_runs([run_dir]), out_dir=tmp_path / "r", plots=False).visuals[0]
+    assert [t.label for t in v.tiles] == ["original", "webp"] and v.path is not None
+    assert any(n.startswith("run run: jpeg not shown") for n in v.notes), v.notes
