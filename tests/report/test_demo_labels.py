@@ -28,6 +28,18 @@ DEMO = "elic (demo weights)"
 PAPER_PURPLE = FIXED_COLOURS["ref:elic-paper"]
 
 
+def _demo_models() -> list[dict]:
+    """The bundled demo models' elic.json, lowest λ first (the tests follow whatever ships)."""
+    import elicbench
+
+    root = Path(elicbench.__file__).parent / "data" / "elic-demo"
+    return sorted((json.loads(p.read_text()) for p in root.glob("*/elic.json")), key=lambda m: m["lambda"])
+
+
+LOWEST, HIGHEST = _demo_models()[0], _demo_models()[-1]
+LOW, HIGH = f"{LOWEST['lambda']:g}", f"{HIGHEST['lambda']:g}"
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     """(run directory, what `elicbench run` printed)."""
@@ -41,7 +53,7 @@ def demo_run(tmp_path_factory):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = main(["run", "--dataset", str(images), "--codecs", "jpeg,elic", "--qualities", "jpeg=5,20,50,90",
-                     "--qualities", "elic=0.0032,0.045", "--jobs", "1", "--no-progress", "--out", str(root / "run")])
+                     "--qualities", f"elic={LOW},{HIGH}", "--jobs", "1", "--no-progress", "--out", str(root / "run")])
     assert code == 0, out.getvalue()
     return root / "run", out.getvalue()
 
@@ -50,7 +62,7 @@ def test_run_summary_names_the_demo_weights(demo_run):
     run_dir, printed = demo_run
     # Summary rows: codec, quality, n_images (1), ...
     rows = [m.groups() for m in (re.match(r"\s*(\S.*?)\s+([\d.]+)\s+1\s", line) for line in printed.splitlines()) if m]
-    assert sorted(rows) == [(DEMO, "0.0032"), (DEMO, "0.045"), ("jpeg", "20"), ("jpeg", "5"), ("jpeg", "50"),
+    assert sorted(rows) == [(DEMO, LOW), (DEMO, HIGH), ("jpeg", "20"), ("jpeg", "5"), ("jpeg", "50"),
                             ("jpeg", "90")], printed
     assert printed.rstrip().endswith(f"{DEMO}: {DEMO_NOTE}")
     # The manifest records the name and the colour, so reports and plots read them from the run.
@@ -78,7 +90,7 @@ def test_report_tables_visual_and_html_name_the_demo_weights(demo_run, tmp_path)
     assert "never report them as ELIC results" in html
     runs = html[html.index("<h2>Runs</h2>"):]
     assert f"<td>{DEMO}<br>" in runs and "label in results.csv: elic" in runs
-    assert "demo weights:" in runs and "λ 0.0032: tiny, 2,000 steps" in runs
+    assert "demo weights:" in runs and f"λ {LOW}: tiny, {LOWEST['steps']:,} steps" in runs
 
 
 def test_plot_legends_and_colours(demo_run, tmp_path):
@@ -106,7 +118,7 @@ def _models_dir(tmp_path: Path, *, name: str | None, demo: bool) -> Path:
     """A models folder with one copy of a demo model, its elic.json edited."""
     models = tmp_path / "models"
     target = models / "mine"
-    shutil.copytree(DEMO_MODELS / "tiny-q5", target)
+    shutil.copytree(sorted(DEMO_MODELS.glob("*/elic.json"))[0].parent, target)  # any demo model
     info = json.loads((target / "elic.json").read_text())
     info["training"]["demo"] = demo
     if name:

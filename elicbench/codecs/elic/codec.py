@@ -228,8 +228,8 @@ class ELICCodec(Codec):
 
     def listing_notes(self) -> list[str]:
         if self.is_demo:
-            return [f"default models: the demo weights ({len(self.models)} tiny models, 2,000 training steps on a "
-                    "CPU: not the paper's ELIC and far below it); results name them "
+            return [f"default models: the demo weights ({len(self.models)} tiny models trained on a CPU: not the "
+                    "paper's ELIC and far below it; see their MODEL_CARD.md); results name them "
                     f"'{self.display_name}'; bring trained models with --elic-models DIR or ${MODELS_ENV}"]
         return [f"models: {self.source}; results name them '{self.display_name}'"]
 
