@@ -36,9 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from .results import MANIFEST_FILE, RESULTS_FILE, SUMMARY_FILE, ResultsFileError, load_results
+from .errors import UserError
 
 
-class CheckError(Exception):
+class CheckError(UserError):
     """The baseline cannot be used (missing files, changed images): exit code 2."""
 
 
@@ -296,8 +297,12 @@ def _lossless_notes(baseline, new) -> list[str]:
 
 
 def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(), update: bool = False,
-                   out: Path | None = None, jobs: int | None = None, elic_models: str | None = None,
+                   out: Path | None = None, jobs: int | None = None,
+                   options: dict[str, dict[str, Any]] | None = None,
                    progress: bool = True) -> CheckResult:
+    """Re-run what the run in ``baseline_dir`` recorded and compare. ``options`` changes recorded
+    codec settings by codec name, e.g. ``{"elic": {"models": "models"}}`` (the change is named in
+    the result)."""
     from .manifest import read_manifest
     from .runner import prepare_codec, run_planned
 
@@ -317,13 +322,15 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
     images = list(dict.fromkeys(base["image"]))
     dataset, unverified = _replay_dataset(base_manifest, images)
 
+    recorded = {info["name"] for info in base_manifest.get("codecs", {}).values()}
     codecs = []
-    setting_changes = []
+    # e.g. `check --elic-models DIR` on a baseline without ELIC: said, not an error.
+    setting_changes = [f"{name}: not in the baseline, its options are ignored"
+                       for name in sorted(set(options or {}) - recorded)]
     relabel = {}
     for label, info in base_manifest.get("codecs", {}).items():
         settings = _replayed_settings(info)
-        if info["name"] == "elic" and elic_models:
-            settings["models"] = elic_models
+        settings.update((options or {}).get(info["name"], {}))  # e.g. {"elic": {"models": DIR}}
         qualities = sorted(set(base.loc[base["codec"] == label, "quality"]))
         spec, codec, qs = prepare_codec(info["name"], settings, qualities)
         relabel[codec.label] = label

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import __version__
+from .errors import UserError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-class UsageError(Exception):
-    pass
+class UsageError(UserError):
+    """A command-line argument that does not parse (beyond what argparse checks)."""
 
 
 # ---- argument parsing helpers ------------------------------------------------------------------
@@ -58,6 +59,22 @@ def _parse_options(items: Sequence[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+#: Shorthand flags for one codec's option: attribute of the parsed arguments -> (codec, option).
+CODEC_OPTION_FLAGS = {"elic_models": ("elic", "models")}
+
+
+def _codec_options(a: argparse.Namespace, only: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+    """-o CODEC.OPTION=VALUE settings plus the shorthand flags (``--elic-models DIR`` is
+    ``-o elic.models=DIR``); a shorthand for a codec not in ``only`` is ignored, so
+    ``run --codecs jpeg --elic-models models`` is not an error."""
+    options = _parse_options(getattr(a, "option", []))
+    for attr, (codec, option) in CODEC_OPTION_FLAGS.items():
+        value = getattr(a, attr, None)
+        if value and (only is None or codec in only):
+            options.setdefault(codec, {})[option] = value
+    return options
+
+
 def _reference_names(dataset: str = "kodak") -> list[str]:
     """The shipped published curves (elicbench/data/reference/<dataset>/NAME.csv), read from the package
     data without importing the analysis modules (help must stay fast)."""
@@ -95,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a codec setting, e.g. jpeg.subsampling=4:4:4, avif.speed=4 (repeatable); "
                         "non-default settings become part of the codec's label")
     r.add_argument("--elic-models", metavar="DIR",
-                   help="directory of ELIC model directories (default: $ELICBENCH_MODELS, else the demo weights)")
+                   help="directory of ELIC model directories, or one model directory; short for "
+                        "-o elic.models=DIR (default: $ELICBENCH_MODELS, else the demo weights)")
     r.add_argument("--limit", type=int, metavar="N", help="only the first N images (sorted by name)")
     r.add_argument("--out", type=Path, metavar="DIR", help="run directory (default: reports/<dataset>-<timestamp>)")
     r.add_argument("--jobs", type=int, metavar="N", help="parallel worker processes (default: all cores)")
@@ -183,7 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     ch.add_argument("--ms-ssim-tolerance", type=float, default=None, metavar="ABS", help="default 1e-4")
     ch.add_argument("--bdrate-tolerance", type=float, default=None, metavar="PERCENT", help="default 0.5 %%")
     ch.add_argument("--jobs", type=int, metavar="N", help="parallel workers (default: all cores)")
-    ch.add_argument("--elic-models", metavar="DIR", help="ELIC models (default as for run)")
+    ch.add_argument("-o", "--option", action="append", default=[], metavar="CODEC.OPTION=VALUE",
+                    help="change a codec setting the baseline recorded, e.g. elic.models=DIR (repeatable)")
+    ch.add_argument("--elic-models", metavar="DIR", help="ELIC models; short for -o elic.models=DIR")
     ch.add_argument("--no-progress", action="store_true")
 
     t = sub.add_parser("train", help="train an ELIC model and export a model directory",
@@ -228,9 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(a: argparse.Namespace) -> int:
     from .runner import RunConfig, run_benchmark
 
-    options = _parse_options(a.option)
-    if a.elic_models and "elic" in a.codecs:
-        options.setdefault("elic", {})["models"] = a.elic_models
+    options = _codec_options(a, only=a.codecs)
     cfg = RunConfig(dataset=a.dataset, codecs=a.codecs, qualities=_parse_qualities(a.qualities),
                     options=options, limit=a.limit, out=a.out, jobs=a.jobs, resume=a.resume,
                     repeats=a.repeats, target_bpp=a.target_bpp, scheduler=a.scheduler,
@@ -344,7 +362,7 @@ def cmd_check(a: argparse.Namespace) -> int:
     tol = Tolerances.from_args(bytes_rel=a.bytes_tolerance, psnr_db=a.psnr_tolerance,
                                ms_ssim=a.ms_ssim_tolerance, bdrate_pct=a.bdrate_tolerance)
     result = check_baseline(a.baseline, tolerances=tol, update=a.update, out=a.out, jobs=a.jobs,
-                            elic_models=a.elic_models, progress=not a.no_progress)
+                            options=_codec_options(a), progress=not a.no_progress)
     print(result.text)
     return EXIT_OK if result.passed else EXIT_FAILED
 
@@ -380,26 +398,15 @@ COMMANDS = {"run": cmd_run, "report": cmd_report, "visual": cmd_visual, "plot": 
             "train": cmd_train, "list": cmd_list, "fetch": cmd_fetch}
 
 
-def user_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that mean 'bad usage or input' (exit 2), imported lazily from their modules."""
-    from .codecs.base import BadCodecInput, CodecUnavailable
-    from .datasets.base import DatasetError
-    from .registry import UnknownNameError
-    from .runner import RunError
+def exit_code_for(exc: BaseException) -> int | None:
+    """The one place exceptions become exit codes: 2 for bad usage or input, None to re-raise.
 
-    errs: list[type[BaseException]] = [UsageError, BadCodecInput, CodecUnavailable, DatasetError,
-                                       UnknownNameError, RunError, FileNotFoundError]
-    for mod, name in (("distributed", "SchedulerError"), ("check", "CheckError"),
-                      ("rundir", "OutDirError"), ("manifest", "ManifestError"),
-                      ("analysis.runs", "RunDirError"), ("analysis.reference", "UnknownReferenceError"),
-                      ("report.table", "ReportInputError"),
-                      ("codecs.elic.train", "TrainingError")):
-        try:
-            module = __import__(f"elicbench.{mod}", fromlist=[name])
-            errs.append(getattr(module, name))
-        except (ImportError, AttributeError):
-            pass
-    return tuple(errs)
+    Library modules raise subclasses of ``elicbench.errors.UserError`` for what a user can fix;
+    a missing file or folder a user named (``FileNotFoundError``) is one too.
+    """
+    from .errors import UserError
+
+    return EXIT_USAGE if isinstance(exc, (UserError, FileNotFoundError)) else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -411,10 +418,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        if isinstance(exc, user_errors()):
-            print(f"elicbench {args.command}: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        raise
+        code = exit_code_for(exc)
+        if code is None:
+            raise
+        print(f"elicbench {args.command}: error: {exc}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

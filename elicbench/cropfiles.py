@@ -25,13 +25,15 @@ from typing import Any
 
 import numpy as np
 
+from .errors import UserError
+
 VISUAL_DIR = "visual"
 INDEX_FILE = "index.json"
 FORMAT = "elicbench-visual"
 DEFAULT_TARGET_BPP = 0.5   # what `run` stores and `report` shows
 
 
-class CropFileError(ValueError):
+class CropFileError(UserError, ValueError):
     """A run directory's visual/index.json that cannot be read as one."""
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
+from .errors import UserError
 
-class SchedulerError(Exception):
+
+class SchedulerError(UserError):
     """The Dask scheduler cannot be reached or dask is not installed (exit code 2)."""
 
 

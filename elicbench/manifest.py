@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .errors import UserError
 
 #: The manifest's ``format``: it marks a folder as an elicbench run directory (``elicbench.rundir``).
 RUN_FORMAT = "elicbench-run"
@@ -107,7 +108,7 @@ def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-class ManifestError(ValueError):
+class ManifestError(UserError, ValueError):
     """A manifest.json that cannot be read as one (exit code 2); the message names the file."""
 
 

@@ -11,10 +11,12 @@ import difflib
 from importlib import metadata
 from typing import Callable, Generic, Iterator, TypeVar
 
+from .errors import UserError
+
 T = TypeVar("T")
 
 
-class UnknownNameError(KeyError):
+class UnknownNameError(UserError, KeyError):
     """Raised for a name nobody registered; the message lists what exists."""
 
     def __str__(self) -> str:  # KeyError quotes its argument; we want plain text

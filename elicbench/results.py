@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
+from .errors import UserError
+
 RESULT_COLUMNS = [
     "dataset", "image", "width", "height", "codec", "quality",
     "bytes", "bpp", "psnr", "psnr_y", "ms_ssim", "ms_ssim_db",
@@ -125,7 +127,7 @@ def rewrite_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     os.replace(tmp, path)
 
 
-class ResultsFileError(ValueError):
+class ResultsFileError(UserError, ValueError):
     """A results.csv that cannot be read as one (unparseable, or without the key columns)."""
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from .manifest import RUN_FORMAT, now_iso
 from .results import MANIFEST_FILE, RESULTS_FILE
+from .errors import UserError
 
 LOCK_FILE = ".elicbench.lock"
 #: results.csv header columns that identify elicbench's table.
@@ -47,7 +48,7 @@ except ImportError:  # Windows
 _held_fds: set[int] = set()
 
 
-class OutDirError(Exception):
+class OutDirError(UserError):
     """``--out`` cannot be used as a run directory (exit code 2); the message says why."""
 
 

@@ -27,9 +27,10 @@ from .results import (MANIFEST_FILE, RESULTS_FILE, ResultsWriter, is_done_row, l
                       write_summary)
 from .rundir import RunDirLock, check_out_dir, close_inherited_locks, is_run_dir, make_out_dir
 from .worker import create_codec, run_job
+from .errors import UserError
 
 
-class RunError(Exception):
+class RunError(UserError):
     """Bad input for a run (unknown codec, bad quality, existing output ...): exit code 2."""
 
 
@@ -72,9 +73,7 @@ def prepare_codec(name: str, settings: dict[str, Any] | None = None,
                   qualities: Sequence[float] | None = None) -> tuple[CodecSpec, Codec, list[float]]:
     """Create one codec to validate its options, availability and qualities before any job runs."""
     cls = get_codec(name)                       # UnknownNameError lists the known names
-    avail = cls.availability()
-    if not avail and settings and hasattr(cls, "availability_for"):
-        avail = cls.availability_for(settings)  # settings may supply what is missing (elic: models=DIR)
+    avail = cls.availability_for(settings or {})
     if not avail:
         raise CodecUnavailable(f"codec {name!r} is not available here: {avail.reason}")
     module = cls.__module__ if not cls.__module__.startswith(("elicbench.", "__main__")) else None

@@ -18,9 +18,10 @@ from typing import Any
 
 from . import metrics
 from .codecs import format_quality, get_codec
-from .codecs.base import Codec, CodecError
+from .codecs.base import Codec
 from .datasets import load_rgb
-from .datasets.base import ImageLoadError, ImageRef
+from .datasets.base import ImageRef
+from .errors import ElicbenchError
 from .jobs import CodecSpec, Job
 from .ratematch import search_quality
 
@@ -153,7 +154,7 @@ def run_job(job: Job) -> dict[str, Any]:
 
 def _describe_error(exc: BaseException, job: Job) -> str:
     text = f"{type(exc).__name__}: {exc}"
-    if not isinstance(exc, (CodecError, ImageLoadError)):
+    if not isinstance(exc, ElicbenchError):
         # Unexpected: keep the innermost frame so a bug report can point at it.
         tb = traceback.extract_tb(exc.__traceback__)
         if tb:

@@ -21,7 +21,7 @@ import elicbench
 PACKAGE = Path(elicbench.__file__).resolve().parent
 
 #: Imported by any layer; imports nothing but the foundation.
-FOUNDATION = ("elicbench", "elicbench.registry", "elicbench.tfenv")
+FOUNDATION = ("elicbench", "elicbench.errors", "elicbench.registry", "elicbench.tfenv")
 #: The pipeline, in the order data flows through it.
 LAYERS = (
     ("dataset", ("elicbench.datasets",)),

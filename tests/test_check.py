@@ -162,7 +162,7 @@ def test_perturbed_elic_weight_fails(tmp_path):
     outcome = run_benchmark(RunConfig(dataset=BENCH_DATASET, codecs=["elic"], qualities={"elic": [lam]}, limit=1,
                                       out=base_dir, options={"elic": {"models": str(models)}}, progress=False))
     assert outcome.ok, outcome.failures
-    assert check_baseline(base_dir, elic_models=str(models), progress=False).passed
+    assert check_baseline(base_dir, options={"elic": {"models": str(models)}}, progress=False).passed
 
     with np.load(mdir / "weights.npz") as npz:
         arrays = {k: npz[k] for k in npz.files}
@@ -176,7 +176,7 @@ def test_perturbed_elic_weight_fails(tmp_path):
     info["model_id"] = model_id(ELICConfig.from_dict(info["config"]), weights, tables).hex()
     (mdir / "elic.json").write_text(json.dumps(info))
 
-    result = check_baseline(base_dir, elic_models=str(models), progress=False)
+    result = check_baseline(base_dir, options={"elic": {"models": str(models)}}, progress=False)
     assert not result.passed
     assert any(r["codec"] == "elic" and r["quality"] == lam for r in result.rows)
     assert f"| {BENCH_IMAGES[0]} | elic | {lam:g} |" in result.text

@@ -18,12 +18,13 @@ from importlib import resources
 import numpy as np
 
 from .curves import Curve, check_metric
+from ..errors import UserError
 
 #: Prefix that marks a reference curve where a codec label is expected (e.g. ``--anchor ref:vtm``).
 REF_PREFIX = "ref:"
 
 
-class UnknownReferenceError(ValueError):
+class UnknownReferenceError(UserError, ValueError):
     """A reference curve or dataset name that is not shipped; the message lists what is."""
 
 
@@ -75,6 +76,19 @@ def _reference_root():
 def reference_datasets() -> list[str]:
     root = _reference_root()
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+
+
+def published_image_count(dataset: str) -> int | None:
+    """How many images the published curves of ``dataset`` average over, as the first line of its
+    SOURCE.md states it ('... on Kodak (24 images, ...'); None when it does not say."""
+    if dataset not in reference_datasets():
+        return None
+    source_md = _reference_root().joinpath(dataset, "SOURCE.md")
+    if not source_md.is_file():
+        return None
+    first = source_md.read_text(encoding="utf-8").split("\n", 1)[0]
+    found = re.search(r"\((\d+) images\b", first)
+    return int(found.group(1)) if found else None
 
 
 def _source_rows(folder) -> dict[str, tuple[str, str]]:

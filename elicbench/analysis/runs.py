@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..results import MANIFEST_FILE, RESULTS_FILE, ResultsFileError, load_results
+from ..errors import UserError
 
 
-class RunDirError(Exception):
+class RunDirError(UserError):
     """A path given as a run directory is not one (or holds an unreadable results.csv)."""
 
 

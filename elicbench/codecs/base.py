@@ -14,17 +14,19 @@ from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
-
-class CodecError(Exception):
-    """A codec failed on one image (becomes an ``error`` row, the run goes on)."""
+from ..errors import CodecError, UserError  # noqa: F401  (CodecError: re-exported for codec authors)
 
 
-class CodecUnavailable(CodecError):
-    """The codec cannot run here (missing plug-in, no models ...); the message says how to fix it."""
+class CodecUnavailable(UserError):
+    """The codec cannot run here (missing plug-in, no models ...); the message says how to fix it.
+
+    Checked before any job runs (``runner.prepare_codec``); should it still happen inside a job
+    (a model file removed mid-run), the worker records it in that row like any other failure.
+    """
 
 
-class BadCodecInput(ValueError):
-    """Bad user input: unknown option, quality out of range ... (exit code 2)."""
+class BadCodecInput(UserError, ValueError):
+    """Bad user input: unknown option, quality out of range ..."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,12 @@ class Codec(ABC):
     @classmethod
     def availability(cls) -> Availability:
         return Availability(True)
+
+    @classmethod
+    def availability_for(cls, settings: dict[str, Any]) -> Availability:
+        """Availability with these settings (a codec whose options can supply what its defaults
+        lack, e.g. ELIC's ``models=DIR``, overrides this)."""
+        return cls.availability()
 
     @classmethod
     def versions(cls) -> dict[str, str]:

@@ -5,8 +5,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import JobError, UserError
 
-class DatasetError(Exception):
+
+class DatasetError(UserError):
     """A dataset cannot be found, fetched or verified (exit code 2 at the CLI)."""
 
 
@@ -15,7 +17,7 @@ class DatasetWarning(UserWarning):
     orientation that is recorded but not applied)."""
 
 
-class ImageLoadError(Exception):
+class ImageLoadError(JobError):
     """One image cannot be read: becomes an error row naming the file; the run goes on."""
 
 

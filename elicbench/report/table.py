@@ -16,7 +16,9 @@ import numpy as np
 
 from ..analysis.bdrate import MIN_OVERLAP, BDResult, PerImageBD, bd_quality, bd_rate, check_method, per_image_bd
 from ..analysis.curves import Curve, check_metric, complete_images, coverage_notes, image_curves, rd_curves
-from ..analysis.reference import REF_PREFIX, check_reference_names, reference_curve, reference_datasets
+from ..analysis.reference import (REF_PREFIX, check_reference_names, published_image_count, reference_curve,
+                                  reference_datasets)
+from ..errors import UserError
 
 #: Column name of BD-quality, by metric.
 BD_QUALITY_NAMES = {"psnr": "BD-PSNR", "psnr_y": "BD-PSNR-Y", "ms_ssim_db": "BD-MS-SSIM", "ms_ssim": "BD-MS-SSIM",
@@ -32,7 +34,7 @@ CSV_COLUMNS = [
 ]
 
 
-class ReportInputError(ValueError):
+class ReportInputError(UserError, ValueError):
     """Bad report input (an anchor that is not in the runs ...); the message says what exists."""
 
 
@@ -193,7 +195,7 @@ def dataset_rows(results_df, dataset: str, *, anchor: str | None = None, metric:
     rows += published_rows
 
     if (anchor_is_ref or published_rows) and dataset in reference_datasets():
-        full = _published_image_count(dataset)
+        full = published_image_count(dataset)
         measured = {r.n_images for r in rows if r.role != "published" and r.n_images}
         if full and measured and measured != {full}:
             warnings.append(f"published {dataset} curves average all {full} images; measured curves here use "
@@ -213,10 +215,6 @@ def _run_source(results_df, label: str) -> str:
     if "run" not in results_df:
         return "measured"
     return "; ".join(sorted(results_df.loc[results_df["codec"] == label, "run"].unique())) or "measured"
-
-
-def _published_image_count(dataset: str) -> int | None:
-    return {"kodak": 24}.get(dataset)
 
 
 def _result_notes(rate: BDResult, quality: BDResult) -> list[str]:

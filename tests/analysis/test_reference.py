@@ -40,3 +40,10 @@ def test_unknown_names_list_known_ones():
 def test_points_are_read_only():
     with pytest.raises(ValueError):
         reference_curve("vtm").bpp[0] = 1.0
+
+
+def test_published_image_count_comes_from_the_shipped_source_note():
+    from elicbench.analysis.reference import published_image_count
+
+    assert published_image_count("kodak") == 24          # SOURCE.md: "... on Kodak (24 images, ..."
+    assert published_image_count("no-such-dataset") is None

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from elicbench.codecs.elic.data import TrainingDataError, scan_training_set, training_batches, validation_batch
+from elicbench.errors import UserError
 from elicbench.tfenv import import_tf
 
 # Defaults per preset: (steps, batch size, patch size). "full" follows the paper's setting
@@ -56,7 +57,7 @@ LEGACY_MODEL_DIR = "model"  # where versions before the single-directory layout 
 CSV_COLUMNS = ("step", "split", "loss", "bpp", "mse", "psnr", "learning_rate", "steps_per_s", "elapsed_s")
 
 
-class TrainingError(RuntimeError):
+class TrainingError(UserError, RuntimeError):
     """Training cannot go on (diverged, bad settings); the message says what to do."""
 
 
