@@ -34,7 +34,10 @@ LAYERS = (
 )
 #: What drives the pipeline: the command line, running jobs (in the parent and in workers), checking.
 APPLICATION = ("elicbench.cli", "elicbench.runner", "elicbench.worker", "elicbench.ratematch", "elicbench.crops",
-               "elicbench.check", "elicbench.listing", "elicbench.distributed")
+               "elicbench.check", "elicbench.listing", "elicbench.distributed",
+               # Training drives the ELIC model as a run drives codecs: it measures (metrics) and
+               # records the machine (manifest), and nothing of the benchmark imports it.
+               "elicbench.codecs.elic.train", "elicbench.codecs.elic.trainlog")
 #: Layers that read run directories only (besides the foundation and their own layer).
 READERS = {"analysis": {"metrics", "results", "analysis"}, "report/plot": {"metrics", "results", "analysis", "report/plot"}}
 

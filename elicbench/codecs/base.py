@@ -158,6 +158,13 @@ class Codec(ABC):
         (ELIC names its models: ``elic (demo weights)``)."""
         return self.label
 
+    @property
+    def curve_colour(self) -> str | None:
+        """The colour recorded for this instance's curves: the codec's ``plot_colour`` with its
+        default settings; with others None (plots pick one from the label), so that ``jpeg`` and
+        ``jpeg[subsampling=4:4:4]`` are told apart on one plot."""
+        return None if self.changed_settings else self.plot_colour
+
     def listing_notes(self) -> list[str]:
         """Extra lines for `elicbench list` about this instance (ELIC: which models it uses by default)."""
         return []
@@ -197,7 +204,7 @@ class Codec(ABC):
             "name": self.name,
             "label": self.label,
             "display_name": self.display_name,
-            "plot_colour": self.plot_colour,
+            "plot_colour": self.curve_colour,
             "settings": dict(self.settings),
             "changed_settings": self.changed_settings,
             "settings_text": self.settings_text,

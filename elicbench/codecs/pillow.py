@@ -132,6 +132,7 @@ class Jpeg(PillowCodec):
     published Pillow JPEG curves; ``optimize=true`` gives identical pixels in files 1-3 % smaller
     at q >= 50 and up to ~17 % smaller at q=10 (4 Kodak images).
     """
+    plot_colour = "#1f77b4"
 
     extension = "jpg"
     pil_format = "JPEG"
@@ -170,6 +171,7 @@ class WebP(PillowCodec):
     for ~5 % fewer bytes and ~0.1-0.2 dB less PSNR on Kodak, about the same RD curve.
     Kodak (4 images): q=0 -> 0.10 bpp, q=90 -> 1.7 bpp.
     """
+    plot_colour = "#2ca02c"
 
     extension = "webp"
     pil_format = "WEBP"
@@ -201,6 +203,7 @@ class Jpeg2000(PillowCodec):
     32.0 dB at 1.2 bpp on Kodak (24 images) against 37.1 dB for the usual lossy choice, the
     irreversible 9/7 wavelet with the YCbCr colour transform, which is the default here.
     """
+    plot_colour = "#8c564b"
 
     extension = "jp2"
     pil_format = "JPEG2000"
@@ -345,6 +348,7 @@ class AvifAom(Avif):
     was 3x faster for 3-13 % more bits and -0.2-0.5 dB. Kodak (4 images): q=10 -> 0.10 bpp,
     q=90 -> 2.2 bpp.
     """
+    plot_colour = "#d62728"
 
     source = "builtin"
     encoder = "aom"
@@ -358,6 +362,7 @@ class AvifSvt(Avif):
 
     Speed 6: ~0.13 s per Kodak image (one thread); speed 4 was 3.5x slower for 6-9 % fewer bits.
     """
+    plot_colour = "#ff7f0e"
 
     source = "plugin"
     encoder = "svt"
@@ -369,6 +374,7 @@ class AvifSvt(Avif):
 @register_codec("avif-rav1e")
 class AvifRav1e(Avif):
     """AVIF with rav1e (pillow-avif-plugin). Speed 6: ~0.8 s per Kodak image on one thread."""
+    plot_colour = "#e377c2"
 
     source = "plugin"
     encoder = "rav1e"
@@ -423,6 +429,7 @@ class JpegXL(PluginCodec):
     The plug-in does not report its libjxl version (its wheel 1.3.8 bundles libjxl 0.12 through
     jpegxl-rs 0.15); the plug-in version identifies it.
     """
+    plot_colour = "#17becf"
 
     extension = "jxl"
     quality_scale = QualityScale("quality", 0, 99)
@@ -464,6 +471,7 @@ class Heif(PluginCodec):
     x265 runs with libheif's defaults (its preset and thread pool). Kodak (4 images): q=10 ->
     0.08 bpp, q=60 -> 1.7 bpp; above ~q=70 4:2:0 caps PSNR near 43 dB while bits keep growing.
     """
+    plot_colour = "#bcbd22"
 
     extension = "heic"
     quality_scale = QualityScale("quality", 0, 100)

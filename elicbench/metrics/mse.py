@@ -21,7 +21,8 @@ _LUMA_WEIGHTS = np.array([65.481, 128.553, 24.966]) / 255.0
 _LUMA_OFFSET = 16.0
 
 
-def _psnr_from_mse(mse: float) -> float:
+def psnr_from_mse(mse: float) -> float:
+    """PSNR (dB, peak 255) of a mean squared error on the 0..255 scale; inf for 0, NaN for NaN."""
     if mse == 0.0:
         return math.inf
     return 10.0 * math.log10(PEAK * PEAK / mse)
@@ -60,7 +61,7 @@ def pooled_psnr(psnr_db, pixels=None) -> float:
     if not keep.any():
         return math.nan
     pooled = float(np.sum(weights[keep] * mse[keep]) / np.sum(weights[keep]))
-    return _psnr_from_mse(pooled)
+    return psnr_from_mse(pooled)
 
 
 def psnr(ref: np.ndarray, dist: np.ndarray) -> float:
@@ -71,7 +72,7 @@ def psnr(ref: np.ndarray, dist: np.ndarray) -> float:
     """
     ref, dist = check_pair(ref, dist)
     diff = np.subtract(ref, dist, dtype=np.float64)
-    return _psnr_from_mse(float(np.vdot(diff, diff)) / diff.size)
+    return psnr_from_mse(float(np.vdot(diff, diff)) / diff.size)
 
 
 def luma(image: np.ndarray) -> np.ndarray:
@@ -96,4 +97,4 @@ def psnr_y(ref: np.ndarray, dist: np.ndarray) -> float:
     if diff.ndim != 3 or diff.shape[2] != 3:
         raise ValueError(f"psnr_y needs RGB images of shape (H, W, 3), got {diff.shape}")
     dy = diff @ _LUMA_WEIGHTS
-    return _psnr_from_mse(float(np.vdot(dy, dy)) / dy.size)
+    return psnr_from_mse(float(np.vdot(dy, dy)) / dy.size)

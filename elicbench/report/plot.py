@@ -1,8 +1,8 @@
 """RD and timing plots (matplotlib, Agg backend, imported only when a plot is made).
 
-Every codec keeps its colour across figures and runs: known codecs and published curves have a
-fixed colour; any other label (a codec with non-default settings, a third-party codec) gets one
-picked from a spare palette by a hash of its name. Measured curves are solid with markers at the
+Every codec keeps its colour across figures and runs: a codec declares it (``plot_colour``) and
+its run records it; published curves have a fixed one; any other label (a codec with non-default
+settings, a codec without a colour) gets one picked from a spare palette by a hash of its name. Measured curves are solid with markers at the
 RD points; published reference curves are dashed and labelled "(published)".
 """
 from __future__ import annotations
@@ -19,6 +19,9 @@ import numpy as np
 from ..analysis.curves import METRICS, Curve, coverage_notes, rd_curves
 from ..analysis.reference import REF_PREFIX, check_reference_names, reference_curve, reference_datasets
 
+# A codec's colour is its own (``Codec.plot_colour``), recorded in the run's manifest and read
+# from there. This table only covers runs written before codecs recorded it (the same colours;
+# a test keeps them equal) and the published curves, which are data, not codecs.
 FIXED_COLOURS = {
     "jpeg": "#1f77b4",
     "webp": "#2ca02c",
@@ -29,8 +32,7 @@ FIXED_COLOURS = {
     "jxl": "#17becf",
     "heif": "#bcbd22",
     # ELIC as measured here is never drawn in the purple of the published ELIC curve: the demo
-    # weights in ochre, trained models in magenta (the elic codec records the same colours in
-    # the manifest; these cover runs written before it did).
+    # weights in ochre, trained models in magenta.
     "elic": "#e7298a",
     "elic (demo weights)": "#a6761d",
     # Published curves: greys for the standards' reference encoders, tints of the matching codec otherwise.

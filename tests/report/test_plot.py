@@ -90,3 +90,17 @@ def test_slow_codec_timings_span_log_axis(tmp_path):
     assert "<!-- elic -->" in text and "<!-- jpeg -->" in text
     # 1-2-5 ticks as plain numbers on the log axis, spanning jpeg's ~5 ms to elic's ~3000 ms.
     assert "<!-- 5 -->" in text and "<!-- 2000 -->" in text and "10^{" not in text
+
+
+def test_codecs_own_their_colours_and_older_runs_get_the_same():
+    """Plots take a codec's colour from its run (``Codec.plot_colour``, recorded in the manifest);
+    the plot's table for runs written before that must not drift from the codecs'."""
+    from elicbench.codecs import CODECS, get_codec
+
+    for name in CODECS.names():
+        cls = get_codec(name)
+        if isinstance(cls.__dict__.get("plot_colour"), str):
+            assert FIXED_COLOURS[name] == cls.plot_colour, name
+    jpeg = get_codec("jpeg")
+    assert jpeg().describe()["plot_colour"] == FIXED_COLOURS["jpeg"]
+    assert jpeg(subsampling="4:4:4").describe()["plot_colour"] is None   # its own colour, from its label

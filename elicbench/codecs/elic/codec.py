@@ -238,6 +238,11 @@ class ELICCodec(Codec):
         # Never the purple of the published ELIC curve: the demo weights are not the paper's model.
         return DEMO_COLOUR if self.is_demo else TRAINED_COLOUR
 
+    @property
+    def curve_colour(self) -> str:
+        # The models decide it (demo weights or trained ones), whatever the other settings.
+        return self.plot_colour
+
     def qualities(self) -> list[float]:
         return [e.lmbda for e in self.models]
 

@@ -25,19 +25,18 @@ one shared base model to each rate point instead of training each from scratch.
 """
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
-import platform
 import re
 import signal
-import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from elicbench.codecs.elic.data import TrainingDataError, scan_training_set, training_batches, validation_batch
+from elicbench.codecs.elic.trainlog import Progress, StopSignals, TrainingLog
 from elicbench.errors import UserError
 from elicbench.tfenv import import_tf
 
@@ -54,7 +53,6 @@ DEFAULT_DECAY_AT = 0.9
 RUN_IDENTITY_FILE = "run.json"
 TRAINING_STATE_DIR = "training"
 LEGACY_MODEL_DIR = "model"  # where versions before the single-directory layout exported
-CSV_COLUMNS = ("step", "split", "loss", "bpp", "mse", "psnr", "learning_rate", "steps_per_s", "elapsed_s")
 
 
 class TrainingError(UserError, RuntimeError):
@@ -108,19 +106,13 @@ def rate_point_name(lmbda: float) -> str:
 # Helpers
 
 def _hardware(tf) -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        if names:
-            cpu = names[0]
-    except OSError:
-        pass
+    from elicbench.manifest import cpu_model
+
     gpus = []
     for device in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(device)
         gpus.append(details.get("device_name", device.name))
-    return {"cpu": cpu, "cpu_count": os.cpu_count(), "gpus": gpus,
+    return {"cpu": cpu_model(), "cpu_count": os.cpu_count(), "gpus": gpus,
             "threads": os.environ.get("ELICBENCH_THREADS") or "default"}
 
 
@@ -129,12 +121,6 @@ def _choose_strategy(tf):
     if len(gpus) > 1:
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
-
-
-def _psnr(mse: float) -> float:
-    if math.isnan(mse):
-        return mse
-    return 10 * math.log10(255.0 ** 2 / mse) if mse > 0 else float("inf")
 
 
 def _rate_and_distortion(tf, x, out):
@@ -171,92 +157,6 @@ def _describe_init(path: str | os.PathLike) -> dict[str, Any]:
             "steps": info.get("steps")}
 
 
-class _StopSignals:
-    """Turns SIGINT/SIGTERM into a flag the loop checks between steps (so a checkpoint can be saved)."""
-
-    def __init__(self):
-        self.received: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self):
-        import threading
-
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.received is not None:  # a second signal: stop now, without a checkpoint
-            raise KeyboardInterrupt
-        self.received = signum
-
-    def __exit__(self, *exc):
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-        return False
-
-
-class _Progress:
-    """tqdm bar on a terminal; otherwise (nohup logs, CI) a plain line every ``log_every`` steps."""
-
-    def __init__(self, enabled: bool, start: int, total: int):
-        self.enabled, self.total = enabled, total
-        self.bar = None
-        self._first: tuple[float, int] | None = None  # (time, step) after the first step: excludes tracing
-        if enabled and sys.stderr.isatty():
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, initial=start, unit="step", dynamic_ncols=True, file=sys.stderr)
-
-    def update(self, step: int, scalars: dict[str, float]):
-        """Every step: moves the bar (the bar shows the step's own values)."""
-        if self._first is None:
-            self._first = (time.monotonic(), step)
-        if self.bar is not None:
-            self.bar.update(step - self.bar.n)
-            if step % 10 == 0:
-                self.bar.set_postfix(loss=f"{scalars['loss']:.4f}", bpp=f"{scalars['bpp']:.3f}",
-                                     psnr=f"{scalars['psnr']:.2f}")
-
-    def report(self, step: int, averages: dict[str, float]):
-        """Every ``log_every`` steps: the window's means, speed and ETA as one line (no terminal)."""
-        if not self.enabled or self.bar is not None:
-            return
-        t0, s0 = self._first or (time.monotonic(), step)
-        rate = (step - s0) / max(1e-9, time.monotonic() - t0)
-        eta = f"ETA {(self.total - step) / rate / 60:.1f} min" if rate > 0 else "ETA ?"
-        print(f"step {step}/{self.total}  loss {averages['loss']:.4f}  bpp {averages['bpp']:.4f}  "
-              f"psnr {averages['psnr']:.2f} dB  {rate:.3f} steps/s  {eta}", file=sys.stderr, flush=True)
-
-    def message(self, text: str):
-        if self.bar is not None:
-            self.bar.write(text, file=sys.stderr)
-        elif self.enabled:
-            print(text, file=sys.stderr, flush=True)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
-class _CsvLog:
-    def __init__(self, path: Path):
-        self.path = path
-        new = not path.exists()
-        self.file = open(path, "a", newline="")
-        self.writer = csv.DictWriter(self.file, fieldnames=CSV_COLUMNS)
-        if new:
-            self.writer.writeheader()
-
-    def write(self, row: dict[str, Any]):
-        self.writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
-        self.file.flush()
-
-    def close(self):
-        self.file.close()
-
-
 def training_layout(out_dir: Path) -> tuple[Path, Path]:
     """(state directory, model directory) of a training run in ``out_dir``.
 
@@ -287,7 +187,253 @@ def _check_run_identity(state_dir: Path, config, lmbda: float, init_from: str | 
 
 
 # ---------------------------------------------------------------------------------------------
-# Training
+# Training, in its parts: settings -> data -> model and state -> loop -> export
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """Everything that decides a training run, resolved from the preset's defaults and checked."""
+
+    config: Any                  # ELICConfig
+    lmbda: float
+    steps: int
+    batch_size: int
+    patch_size: int
+    learning_rate: float
+    warmup_steps: int
+    decay_at: int                # optimizer step where the learning rate is multiplied by decay_factor
+    decay_factor: float
+    mixed_precision: bool
+    seed: int
+
+    @property
+    def preset(self) -> str:
+        return self.config.preset
+
+
+def resolve_settings(lmbda, *, preset: str = "tiny", config=None, steps=None, batch_size=None, patch_size=None,
+                     learning_rate=None, warmup_steps=None, lr_decay_steps=None, lr_decay_at: float = DEFAULT_DECAY_AT,
+                     lr_decay_factor: float = 0.1, mixed_precision: bool = False, seed: int = 0) -> TrainingSettings:
+    """The preset's defaults filled in and every value checked (``TrainingError`` names a bad one)."""
+    from elicbench.codecs.elic.config import PRESETS
+
+    lmbda = parse_lambda(lmbda)
+    if config is None:
+        if preset not in PRESETS:
+            raise TrainingError(f"unknown preset {preset!r}; choose one of {', '.join(sorted(PRESETS))}")
+        config = PRESETS[preset]
+    defaults = PRESET_TRAINING.get(config.preset, PRESET_TRAINING["tiny"])
+    steps = int(steps if steps is not None else defaults["steps"])
+    batch_size = int(batch_size if batch_size is not None else defaults["batch_size"])
+    patch_size = int(patch_size if patch_size is not None else defaults["patch_size"])
+    learning_rate = float(learning_rate if learning_rate is not None else defaults["learning_rate"])
+    warmup_steps = int(warmup_steps if warmup_steps is not None else defaults["warmup_steps"])
+    if not 0 < lr_decay_at <= 1:
+        raise TrainingError(f"the decay point is a fraction of the steps in (0, 1], got {lr_decay_at}")
+    for name, value in (("steps", steps), ("batch_size", batch_size)):
+        if value < 1:
+            raise TrainingError(f"{name} must be at least 1, got {value}")
+    if patch_size < 64 or patch_size % 64:
+        raise TrainingError(f"patch size must be a multiple of 64 (the model downsamples by 64), got {patch_size}")
+    if not (learning_rate > 0):
+        raise TrainingError(f"learning rate must be positive, got {learning_rate}")
+    if warmup_steps < 0:
+        raise TrainingError(f"warm-up steps must be 0 or more, got {warmup_steps}")
+    decay_at = int(lr_decay_steps if lr_decay_steps is not None else round(lr_decay_at * steps))
+    return TrainingSettings(config, lmbda, steps, batch_size, patch_size, learning_rate, warmup_steps, decay_at,
+                            float(lr_decay_factor), bool(mixed_precision), int(seed))
+
+
+def _initial_weights(init_from, config):
+    """The weights of ``init_from`` (a model directory of the same architecture), or None."""
+    if init_from is None:
+        return None
+    from elicbench.codecs.elic.export import read_native_weights
+
+    init_config, weights = read_native_weights(init_from)
+    if init_config != config:
+        raise TrainingError(f"--init-from {init_from} is a {init_config.preset!r} model with another "
+                            f"architecture than preset {config.preset!r}; start from a model of the same preset")
+    return weights
+
+
+@dataclass
+class _TrainingState:
+    """The model, its optimizer and what a checkpoint holds, created under the strategy's scope."""
+
+    model: Any
+    optimizer: Any
+    schedule: Any
+    step: Any                    # tf.Variable: optimizer steps taken
+    seconds: Any                 # tf.Variable: training wall time over all calls
+    checkpoint: Any
+    manager: Any
+
+
+def _build_state(tf, s: TrainingSettings, strategy, state_dir: Path, initial_weights,
+                 keep_checkpoints: int) -> _TrainingState:
+    """Build the model and optimizer, then restore the newest checkpoint, or start from
+    ``initial_weights`` (``--init-from``), or from ``s.seed``'s initialisation."""
+    from elicbench.codecs.elic.model import build_model
+
+    # ``seed`` fixes the weight init as well as the patch order: Keras seeds unseeded
+    # initializers from Python's ``random``, so it must be seeded with numpy and TF.
+    tf.keras.utils.set_random_seed(s.seed)
+    with strategy.scope():
+        model = build_model(s.config)
+        schedule = _warmup_then_step_decay(tf, s.learning_rate, s.warmup_steps, s.decay_at, s.decay_factor)
+        optimizer = tf.keras.optimizers.Adam(learning_rate=schedule, global_clipnorm=1.0)
+        if s.mixed_precision:
+            optimizer = tf.keras.mixed_precision.LossScaleOptimizer(optimizer)
+        step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="train_seconds")
+        # Create every variable before a checkpoint is restored into them.
+        model(tf.zeros([1, s.patch_size, s.patch_size, 3]), training=True)
+        optimizer.build(model.trainable_variables)
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step, train_seconds=seconds)
+    manager = tf.train.CheckpointManager(checkpoint, str(state_dir / "checkpoints"), max_to_keep=keep_checkpoints)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    elif initial_weights is not None:
+        model.set_model_weights(initial_weights)
+    return _TrainingState(model, optimizer, schedule, step, seconds, checkpoint, manager)
+
+
+def _step_functions(tf, s: TrainingSettings, strategy, state: _TrainingState):
+    """(train_step, validate): one optimizer step over a distributed batch, and the loss of a
+    validation batch with hard rounding; both return {'loss', 'bpp', 'mse'} tensors."""
+    model, optimizer = state.model, state.optimizer
+    lmbda = tf.constant(s.lmbda, tf.float32)
+    replicas = strategy.num_replicas_in_sync
+    variables = model.trainable_variables
+
+    def replica_step(batch):
+        with tf.GradientTape() as tape:
+            out = model(batch, training=True)
+            bpp, mse = _rate_and_distortion(tf, batch, out)
+            loss = bpp + lmbda * mse
+            # Gradients are summed over replicas, so each contributes its share of the mean.
+            replica_loss = loss / replicas
+            if s.mixed_precision:
+                replica_loss = optimizer.get_scaled_loss(replica_loss)
+        grads = tape.gradient(replica_loss, variables)
+        if s.mixed_precision:
+            grads = optimizer.get_unscaled_gradients(grads)
+        optimizer.apply_gradients(zip(grads, variables))
+        return {"loss": loss, "bpp": bpp, "mse": mse}
+
+    # autograph=False: the step has no tensor-dependent Python control flow, and skipping
+    # autograph's source conversion of Keras/TFP code shortens the first (tracing) step.
+    @tf.function(autograph=False)
+    def train_step(batch):
+        per_replica = strategy.run(replica_step, args=(batch,))
+        return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in per_replica.items()}
+
+    @tf.function(autograph=False)
+    def validate(images):
+        bpp, mse = _rate_and_distortion(tf, images, model(images, training=False))
+        return {"loss": bpp + lmbda * mse, "bpp": bpp, "mse": mse}
+
+    return train_step, validate
+
+
+@dataclass
+class _LoopOutcome:
+    step: int
+    stop_reason: str
+    final_train: dict[str, float]
+    final_validation: dict[str, float]
+
+
+def _loop(s: TrainingSettings, state: _TrainingState, train_step, run_validation, batches, log: TrainingLog,
+          *, log_every: int, checkpoint_every: int, validate_every: int, max_minutes: float | None,
+          state_dir: Path) -> _LoopOutcome:
+    """Step from the checkpoint's step to ``s.steps``: log every ``log_every`` steps, validate and
+    checkpoint on their schedules, stop cleanly on a signal or the time limit."""
+    start_step = int(state.step.numpy())
+    step = start_step
+    started = time.monotonic()
+    deadline = started + max_minutes * 60 if max_minutes else None
+    seconds_before = float(state.seconds.numpy())
+    window: dict[str, list[float]] = {"loss": [], "bpp": [], "mse": []}
+    window_start = started
+    last_train: dict[str, float] = {}
+    stop_reason = "completed" if start_step < s.steps else "already complete"
+    with StopSignals() as stop:
+        while step < s.steps:
+            values = {k: float(v) for k, v in train_step(next(batches)).items()}
+            if not all(math.isfinite(v) for v in values.values()):
+                raise TrainingError(
+                    f"training diverged at step {step + 1} (loss {values['loss']}, bpp {values['bpp']}, "
+                    f"mse {values['mse']}). The last good checkpoint is kept in {state_dir / 'checkpoints'}; "
+                    "lower the learning rate (--learning-rate) or λ and run again to resume from it.")
+            step += 1
+            state.step.assign(step)
+            state.seconds.assign(seconds_before + time.monotonic() - started)
+            for k in window:
+                window[k].append(values[k])
+            log.step(step, values)
+            if step % log_every == 0 or step == s.steps:
+                now = time.monotonic()
+                n = len(window["loss"])
+                last_train = log.train_window(step, {k: sum(v) / n for k, v in window.items()},
+                                              learning_rate=float(state.schedule(step - 1)),
+                                              steps_per_s=n / max(1e-9, now - window_start),
+                                              elapsed_s=float(state.seconds.numpy()))
+                window = {k: [] for k in window}
+                window_start = now
+            if step % validate_every == 0 and step < s.steps:
+                run_validation(step)
+            if step % checkpoint_every == 0:
+                state.manager.save(checkpoint_number=step)
+            if stop.received is not None:
+                state.manager.save(checkpoint_number=step)
+                name = signal.Signals(stop.received).name
+                raise TrainingInterrupted(
+                    f"training stopped by {name} at step {step}/{s.steps}; checkpoint saved in "
+                    f"{state_dir / 'checkpoints'}. Run the same command again to resume.")
+            if deadline is not None and time.monotonic() >= deadline:
+                stop_reason = f"time limit ({max_minutes:g} min)"
+                log.message(f"elicbench train: time limit of {max_minutes:g} min reached at step "
+                            f"{step}/{s.steps}; saving and exporting (run again to continue)")
+                break
+        if state.manager.latest_checkpoint is None or not state.manager.latest_checkpoint.endswith(f"-{step}"):
+            state.manager.save(checkpoint_number=step)
+        final_validation = run_validation(step)
+    return _LoopOutcome(step, stop_reason, last_train, final_validation)
+
+
+def _model_facts(s: TrainingSettings, outcome: _LoopOutcome, state: _TrainingState, *, training_set,
+                 validation_set, validation_dir, init_from, hardware: dict[str, Any], replicas: int) -> dict[str, Any]:
+    """What the exported model's elic.json records about how it was trained."""
+    return {
+        "demo": False,
+        "preset": s.preset,
+        "config": s.config.to_dict(),
+        "lambda": s.lmbda,
+        "rate_point": rate_point_name(s.lmbda),
+        "steps": outcome.step,
+        "steps_requested": s.steps,
+        "stop_reason": outcome.stop_reason,
+        "batch_size": s.batch_size,
+        "patch_size": s.patch_size,
+        "learning_rate": s.learning_rate,
+        "warmup_steps": s.warmup_steps,
+        "init_from": None if init_from is None else _describe_init(init_from),
+        "lr_decay_step": s.decay_at,
+        "lr_decay_factor": s.decay_factor,
+        "global_clipnorm": 1.0,
+        "mixed_precision": s.mixed_precision,
+        "seed": s.seed,
+        "data": {"dir": str(training_set.root), "files": len(training_set.images),
+                 "skipped_small": list(training_set.skipped), "sha256": training_set.sha256},
+        "validation_data": str(validation_set.root) if validation_dir else "centre crops of the training images",
+        "hardware": hardware,
+        "replicas": replicas,
+        "train_seconds": round(float(state.seconds.numpy()), 1),
+        "final_train": outcome.final_train,
+        "final_validation": outcome.final_validation,
+    }
+
 
 def train(
     data_dir: str | os.PathLike,
@@ -326,256 +472,83 @@ def train(
     total: a resumed run continues from its checkpoint's step up to it. ``lr_decay_steps`` is
     the step where the learning rate is multiplied by ``lr_decay_factor`` (default: 90 % of
     ``steps``); ``warmup_steps`` ramps it up linearly from zero first. ``init_from`` (a model
-    directory of the same preset) gives the initial weights of a new run instead of ``seed``. ``max_minutes`` stops this call after that much wall time, saves a checkpoint and
+    directory of the same preset) gives the initial weights of a new run instead of ``seed``.
+    ``max_minutes`` stops this call after that much wall time, saves a checkpoint and
     exports what it has (call again to continue). Validation (hard rounding, fixed centre crops
     of ``validation_dir`` or of the training images) runs every ``validate_every`` steps
     (default: ``checkpoint_every``) and at the end. ``weights_dtype`` ("float32" or "float16")
     and ``saved_model`` are passed to ``export_model``; ``export_meta`` adds to the recorded facts.
     ``seed`` fixes the initial weights and the order of the training patches.
     """
-    from elicbench.codecs.elic.config import PRESETS
-
-    lmbda = parse_lambda(lmbda)
-    if config is None:
-        if preset not in PRESETS:
-            raise TrainingError(f"unknown preset {preset!r}; choose one of {', '.join(sorted(PRESETS))}")
-        config = PRESETS[preset]
-    else:
-        preset = config.preset
-    defaults = PRESET_TRAINING.get(preset, PRESET_TRAINING["tiny"])
-    steps = int(steps if steps is not None else defaults["steps"])
-    batch_size = int(batch_size if batch_size is not None else defaults["batch_size"])
-    patch_size = int(patch_size if patch_size is not None else defaults["patch_size"])
-    learning_rate = float(learning_rate if learning_rate is not None else defaults["learning_rate"])
-    warmup_steps = int(warmup_steps if warmup_steps is not None else defaults["warmup_steps"])
-    if not 0 < lr_decay_at <= 1:
-        raise TrainingError(f"the decay point is a fraction of the steps in (0, 1], got {lr_decay_at}")
-    for name, value in (("steps", steps), ("batch_size", batch_size), ("log_every", log_every),
-                        ("checkpoint_every", checkpoint_every)):
+    s = resolve_settings(lmbda, preset=preset, config=config, steps=steps, batch_size=batch_size,
+                         patch_size=patch_size, learning_rate=learning_rate, warmup_steps=warmup_steps,
+                         lr_decay_steps=lr_decay_steps, lr_decay_at=lr_decay_at, lr_decay_factor=lr_decay_factor,
+                         mixed_precision=mixed_precision, seed=seed)
+    for name, value in (("log_every", log_every), ("checkpoint_every", checkpoint_every)):
         if value < 1:
             raise TrainingError(f"{name} must be at least 1, got {value}")
-    if patch_size < 64 or patch_size % 64:
-        raise TrainingError(f"patch size must be a multiple of 64 (the model downsamples by 64), got {patch_size}")
-    if not (learning_rate > 0):
-        raise TrainingError(f"learning rate must be positive, got {learning_rate}")
-    if warmup_steps < 0:
-        raise TrainingError(f"warm-up steps must be 0 or more, got {warmup_steps}")
-    initial_weights = None
-    if init_from is not None:
-        from elicbench.codecs.elic.export import read_native_weights
-
-        init_config, initial_weights = read_native_weights(init_from)
-        if init_config != config:
-            raise TrainingError(f"--init-from {init_from} is a {init_config.preset!r} model with another "
-                                f"architecture than preset {config.preset!r}; start from a model of the same preset")
-    decay_at = int(lr_decay_steps if lr_decay_steps is not None else round(lr_decay_at * steps))
+    initial_weights = _initial_weights(init_from, s.config)
     validate_every = int(validate_every or checkpoint_every)
 
-    progress_out = _Progress(progress, 0, steps)
-    say = progress_out.message if progress else (lambda message: None)
-    training_set = scan_training_set(data_dir, patch_size, warn=say)
-    validation_set = (scan_training_set(validation_dir, patch_size, purpose="validation", warn=say)
+    # Data first: bad input (Kodak, missing files) is reported without TensorFlow's start-up cost.
+    say = Progress(progress, 0, s.steps).message if progress else (lambda message: None)
+    training_set = scan_training_set(data_dir, s.patch_size, warn=say)
+    validation_set = (scan_training_set(validation_dir, s.patch_size, purpose="validation", warn=say)
                       if validation_dir else training_set)
-    # TensorFlow only now: bad input (Kodak, missing files) is reported without its start-up cost.
     tf = import_tf()
     from elicbench.codecs.elic.export import export_model
-    from elicbench.codecs.elic.model import build_model
 
-    validation_images = validation_batch(validation_set, patch_size=patch_size)
-    out_dir = Path(out_dir).expanduser()
-    state_dir, model_dir = training_layout(out_dir)
+    validation_images = validation_batch(validation_set, patch_size=s.patch_size)
+    state_dir, model_dir = training_layout(Path(out_dir).expanduser())
     state_dir.mkdir(parents=True, exist_ok=True)
-    _check_run_identity(state_dir, config, lmbda, None if init_from is None else str(init_from))
+    _check_run_identity(state_dir, s.config, s.lmbda, None if init_from is None else str(init_from))
 
     strategy = _choose_strategy(tf)
     replicas = strategy.num_replicas_in_sync
-    if batch_size % replicas:
-        raise TrainingError(f"batch size {batch_size} must be divisible by the number of GPUs ({replicas})")
+    if s.batch_size % replicas:
+        raise TrainingError(f"batch size {s.batch_size} must be divisible by the number of GPUs ({replicas})")
 
     previous_policy = tf.keras.mixed_precision.global_policy()
-    if mixed_precision:
+    if s.mixed_precision:
         tf.keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        # ``seed`` fixes the weight init as well as the patch order: Keras seeds unseeded
-        # initializers from Python's ``random``, so it must be seeded with numpy and TF.
-        tf.keras.utils.set_random_seed(seed)
-        with strategy.scope():
-            model = build_model(config)
-            schedule = _warmup_then_step_decay(tf, learning_rate, warmup_steps, decay_at, lr_decay_factor)
-            optimizer = tf.keras.optimizers.Adam(learning_rate=schedule, global_clipnorm=1.0)
-            if mixed_precision:
-                optimizer = tf.keras.mixed_precision.LossScaleOptimizer(optimizer)
-            step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-            seconds_var = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="train_seconds")
-            # Create every variable before a checkpoint is restored into them.
-            model(tf.zeros([1, patch_size, patch_size, 3]), training=True)
-            optimizer.build(model.trainable_variables)
-        checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step_var, train_seconds=seconds_var)
-        manager = tf.train.CheckpointManager(checkpoint, str(state_dir / "checkpoints"), max_to_keep=keep_checkpoints)
-        if manager.latest_checkpoint:
-            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        elif initial_weights is not None:
-            model.set_model_weights(initial_weights)
-        start_step = int(step_var.numpy())
-
-        lmbda_t = tf.constant(lmbda, tf.float32)
-        variables = model.trainable_variables
-
-        def replica_step(batch):
-            with tf.GradientTape() as tape:
-                out = model(batch, training=True)
-                bpp, mse = _rate_and_distortion(tf, batch, out)
-                loss = bpp + lmbda_t * mse
-                # Gradients are summed over replicas, so each contributes its share of the mean.
-                replica_loss = loss / replicas
-                if mixed_precision:
-                    replica_loss = optimizer.get_scaled_loss(replica_loss)
-            grads = tape.gradient(replica_loss, variables)
-            if mixed_precision:
-                grads = optimizer.get_unscaled_gradients(grads)
-            optimizer.apply_gradients(zip(grads, variables))
-            return {"loss": loss, "bpp": bpp, "mse": mse}
-
-        # autograph=False: the step has no tensor-dependent Python control flow, and skipping
-        # autograph's source conversion of Keras/TFP code shortens the first (tracing) step.
-        @tf.function(autograph=False)
-        def train_step(batch):
-            per_replica = strategy.run(replica_step, args=(batch,))
-            return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in per_replica.items()}
-
-        @tf.function(autograph=False)
-        def validate(images):
-            bpp, mse = _rate_and_distortion(tf, images, model(images, training=False))
-            return {"loss": bpp + lmbda_t * mse, "bpp": bpp, "mse": mse}
-
-        if start_step >= steps:
-            progress_out.message(f"elicbench train: checkpoint in {state_dir / 'checkpoints'} is already at step "
-                                 f"{start_step} >= {steps}; exporting it")
+        state = _build_state(tf, s, strategy, state_dir, initial_weights, keep_checkpoints)
+        train_step, validate = _step_functions(tf, s, strategy, state)
+        start_step = int(state.step.numpy())
+        log = TrainingLog(tf, state_dir, Progress(progress, start_step, s.steps))
+        if start_step >= s.steps:
+            log.message(f"elicbench train: checkpoint in {state_dir / 'checkpoints'} is already at step "
+                        f"{start_step} >= {s.steps}; exporting it")
         elif start_step:
-            progress_out.message(f"elicbench train: resuming from step {start_step} ({manager.latest_checkpoint})")
-
-        batches = training_batches(training_set, batch_size=batch_size, patch_size=patch_size,
-                                   seed=seed, start_step=start_step)
-        batches = iter(strategy.experimental_distribute_dataset(batches))
-        writer = tf.summary.create_file_writer(str(state_dir / "logs"))
-        csv_log = _CsvLog(state_dir / "train_log.csv")
-        progress_out.close()
-        progress_out = _Progress(progress, start_step, steps)
+            log.message(f"elicbench train: resuming from step {start_step} ({state.manager.latest_checkpoint})")
 
         def run_validation(step: int) -> dict[str, float]:
             values = {k: float(v) for k, v in validate(validation_images).items()}
-            values["psnr"] = _psnr(values["mse"])
-            with writer.as_default(step=step):
-                for k, v in values.items():
-                    tf.summary.scalar(f"validation/{k}", v)
-            csv_log.write({"step": step, "split": "validation", **values,
-                           "elapsed_s": float(seconds_var.numpy())})
-            progress_out.message(f"validation at step {step}: loss {values['loss']:.4f}  bpp {values['bpp']:.4f}  "
-                                 f"psnr {values['psnr']:.2f} dB (hard rounding)")
-            return values
+            return log.validation(step, values, elapsed_s=float(state.seconds.numpy()))
 
-        if start_step < steps:
-            # The starting point of this call: the untrained baseline, or the restored model's state.
-            run_validation(start_step)
-        started = time.monotonic()
-        deadline = started + max_minutes * 60 if max_minutes else None
-        window: dict[str, list[float]] = {"loss": [], "bpp": [], "mse": []}
-        window_start = time.monotonic()
-        step = start_step
-        last_train: dict[str, float] = {}
-        stop_reason = "completed" if start_step < steps else "already complete"
-        session_seconds_base = float(seconds_var.numpy())
-        with _StopSignals() as stop, writer.as_default():
-            while step < steps:
-                values = {k: float(v) for k, v in train_step(next(batches)).items()}
-                if not all(math.isfinite(v) for v in values.values()):
-                    raise TrainingError(
-                        f"training diverged at step {step + 1} (loss {values['loss']}, bpp {values['bpp']}, "
-                        f"mse {values['mse']}). The last good checkpoint is kept in {state_dir / 'checkpoints'}; "
-                        "lower the learning rate (--learning-rate) or λ and run again to resume from it.")
-                step += 1
-                step_var.assign(step)
-                seconds_var.assign(session_seconds_base + time.monotonic() - started)
-                for k in window:
-                    window[k].append(values[k])
-                values["psnr"] = _psnr(values["mse"])
-                progress_out.update(step, values)
-                if step % log_every == 0 or step == steps:
-                    now = time.monotonic()
-                    n = len(window["loss"])
-                    last_train = {k: sum(v) / n for k, v in window.items()}
-                    last_train["psnr"] = _psnr(last_train["mse"])
-                    lr = float(schedule(step - 1))
-                    rate = n / max(1e-9, now - window_start)
-                    for k, v in last_train.items():
-                        tf.summary.scalar(f"train/{k}", v, step=step)
-                    tf.summary.scalar("train/learning_rate", lr, step=step)
-                    tf.summary.scalar("train/steps_per_s", rate, step=step)
-                    csv_log.write({"step": step, "split": "train", **last_train, "learning_rate": lr,
-                                   "steps_per_s": rate, "elapsed_s": float(seconds_var.numpy())})
-                    progress_out.report(step, last_train)
-                    window = {k: [] for k in window}
-                    window_start = now
-                if step % validate_every == 0 and step < steps:
-                    run_validation(step)
-                if step % checkpoint_every == 0:
-                    manager.save(checkpoint_number=step)
-                if stop.received is not None:
-                    manager.save(checkpoint_number=step)
-                    name = signal.Signals(stop.received).name
-                    raise TrainingInterrupted(
-                        f"training stopped by {name} at step {step}/{steps}; checkpoint saved in "
-                        f"{state_dir / 'checkpoints'}. Run the same command again to resume.")
-                if deadline is not None and time.monotonic() >= deadline:
-                    stop_reason = f"time limit ({max_minutes:g} min)"
-                    progress_out.message(f"elicbench train: time limit of {max_minutes:g} min reached at step "
-                                         f"{step}/{steps}; saving and exporting (run again to continue)")
-                    break
-            if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(f"-{step}"):
-                manager.save(checkpoint_number=step)
-            final_validation = run_validation(step)
-        writer.flush()
-        csv_log.close()
-        progress_out.close()
-
-        meta = {
-            "demo": False,
-            "preset": preset,
-            "config": config.to_dict(),
-            "lambda": lmbda,
-            "rate_point": rate_point_name(lmbda),
-            "steps": step,
-            "steps_requested": steps,
-            "stop_reason": stop_reason,
-            "batch_size": batch_size,
-            "patch_size": patch_size,
-            "learning_rate": learning_rate,
-            "warmup_steps": warmup_steps,
-            "init_from": None if init_from is None else _describe_init(init_from),
-            "lr_decay_step": decay_at,
-            "lr_decay_factor": lr_decay_factor,
-            "global_clipnorm": 1.0,
-            "mixed_precision": mixed_precision,
-            "seed": seed,
-            "data": {"dir": str(training_set.root), "files": len(training_set.images),
-                     "skipped_small": list(training_set.skipped), "sha256": training_set.sha256},
-            "validation_data": str(validation_set.root) if validation_dir else "centre crops of the training images",
-            "hardware": _hardware(tf),
-            "replicas": replicas,
-            "train_seconds": round(float(seconds_var.numpy()), 1),
-            "final_train": last_train,
-            "final_validation": final_validation,
-        }
-        if export_meta:
-            meta.update(export_meta)
+        batches = training_batches(training_set, batch_size=s.batch_size, patch_size=s.patch_size,
+                                   seed=s.seed, start_step=start_step)
+        batches = iter(strategy.experimental_distribute_dataset(batches))
+        if start_step < s.steps:
+            run_validation(start_step)  # where this call starts: untrained, initialised or restored
+        try:
+            outcome = _loop(s, state, train_step, run_validation, batches, log, log_every=log_every,
+                            checkpoint_every=checkpoint_every, validate_every=validate_every,
+                            max_minutes=max_minutes, state_dir=state_dir)
+        finally:
+            log.close()
+        meta = _model_facts(s, outcome, state, training_set=training_set, validation_set=validation_set,
+                            validation_dir=validation_dir, init_from=init_from, hardware=_hardware(tf),
+                            replicas=replicas)
+        meta.update(export_meta or {})
     finally:
         tf.keras.mixed_precision.set_global_policy(previous_policy)
 
     # export_model rebuilds the model under the (restored) float32 policy: coding never runs in float16.
-    return Path(export_model(model, model_dir, meta, dtype=weights_dtype, saved_model=saved_model))
+    return Path(export_model(state.model, model_dir, meta, dtype=weights_dtype, saved_model=saved_model))
 
 
 __all__ = [
-    "PRESET_TRAINING", "TrainingDataError", "TrainingError", "TrainingInterrupted",
-    "rate_point_name", "parse_lambda", "train",
+    "PRESET_TRAINING", "TrainingDataError", "TrainingError", "TrainingInterrupted", "TrainingSettings",
+    "rate_point_name", "parse_lambda", "resolve_settings", "train",
 ]

@@ -83,7 +83,7 @@ def trained(tmp_path_factory, train_dir):
     settings = dict(config=micro_config(), steps=TOTAL_STEPS, batch_size=4, patch_size=64, learning_rate=2e-3,
                     warmup_steps=0, log_every=1, checkpoint_every=1000, seed=3, progress=False, saved_model=False)
 
-    original_update = train_module._Progress.update
+    original_update = train_module.Progress.update
 
     def update_then_signal(self, step, scalars):
         original_update(self, step, scalars)
@@ -91,7 +91,7 @@ def trained(tmp_path_factory, train_dir):
             signal.raise_signal(signal.SIGINT)
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(train_module._Progress, "update", update_then_signal)
+    mp.setattr(train_module.Progress, "update", update_then_signal)
     tf = import_tf()
     graph_options = tf.config.optimizer.get_experimental_options()
     # Grappler's graph rewrites cost seconds per trace and buy nothing for a few dozen steps.
