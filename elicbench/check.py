@@ -296,67 +296,100 @@ def _lossless_notes(baseline, new) -> list[str]:
     return notes
 
 
-def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(), update: bool = False,
-                   out: Path | None = None, jobs: int | None = None,
-                   options: dict[str, dict[str, Any]] | None = None,
-                   progress: bool = True) -> CheckResult:
-    """Re-run what the run in ``baseline_dir`` recorded and compare. ``options`` changes recorded
-    codec settings by codec name, e.g. ``{"elic": {"models": "models"}}`` (the change is named in
-    the result)."""
-    from .manifest import read_manifest
-    from .runner import prepare_codec, run_planned
+@dataclass
+class CheckPlan:
+    """What a baseline recorded, ready to run again: its rows, the dataset (its images verified by
+    SHA-256 where recorded) and every codec with its settings and qualities."""
 
-    t0 = time.monotonic()
+    baseline_dir: Path
+    manifest: dict[str, Any]
+    rows: Any                                  # pandas.DataFrame of the baseline's results.csv
+    images: list[str]
+    dataset: Any
+    unverified: list[str]                      # images whose SHA-256 the baseline did not record
+    codecs: list[tuple[Any, Any, list[float]]]  # (CodecSpec, Codec, qualities) for runner.run_planned
+    relabel: dict[str, str]                    # new label -> the baseline's label
+    setting_changes: list[str]
+
+    @property
+    def deterministic(self) -> dict[str, bool]:
+        return {label: bool(info.get("deterministic")) for label, info in self.manifest["codecs"].items()}
+
+
+def plan_check(baseline_dir: Path, options: dict[str, dict[str, Any]] | None = None) -> CheckPlan:
+    """Read a baseline run directory and prepare its re-run; ``CheckError`` when it cannot be used.
+    ``options`` changes recorded codec settings by codec name, e.g. ``{"elic": {"models": DIR}}``."""
+    from .manifest import read_manifest
+    from .runner import prepare_codec
+
     baseline_dir = Path(baseline_dir)
     for f in (RESULTS_FILE, MANIFEST_FILE):
         if not (baseline_dir / f).exists():
             raise CheckError(f"{baseline_dir} is not a run directory: {f} is missing")
-    base_manifest = read_manifest(baseline_dir / MANIFEST_FILE)  # ManifestError (exit 2) when not JSON/an object
-    _check_manifest_shape(base_manifest)
+    manifest = read_manifest(baseline_dir / MANIFEST_FILE)  # ManifestError (exit 2) when not JSON/an object
+    _check_manifest_shape(manifest)
     try:
-        base = load_results(baseline_dir / RESULTS_FILE)
+        rows = load_results(baseline_dir / RESULTS_FILE)
     except ResultsFileError as exc:
         raise CheckError(f"baseline unusable: {exc}") from None
-    if base["target_bpp"].notna().any():
+    if rows["target_bpp"].notna().any():
         raise CheckError("rate-matched runs (--target-bpp) cannot be used as a baseline")
-    images = list(dict.fromkeys(base["image"]))
-    dataset, unverified = _replay_dataset(base_manifest, images)
+    images = list(dict.fromkeys(rows["image"]))
+    dataset, unverified = _replay_dataset(manifest, images)
 
-    recorded = {info["name"] for info in base_manifest.get("codecs", {}).values()}
+    recorded = {info["name"] for info in manifest.get("codecs", {}).values()}
     codecs = []
     # e.g. `check --elic-models DIR` on a baseline without ELIC: said, not an error.
     setting_changes = [f"{name}: not in the baseline, its options are ignored"
                        for name in sorted(set(options or {}) - recorded)]
     relabel = {}
-    for label, info in base_manifest.get("codecs", {}).items():
+    for label, info in manifest.get("codecs", {}).items():
         settings = _replayed_settings(info)
-        settings.update((options or {}).get(info["name"], {}))  # e.g. {"elic": {"models": DIR}}
-        qualities = sorted(set(base.loc[base["codec"] == label, "quality"]))
+        settings.update((options or {}).get(info["name"], {}))
+        qualities = sorted(set(rows.loc[rows["codec"] == label, "quality"]))
         spec, codec, qs = prepare_codec(info["name"], settings, qualities)
         relabel[codec.label] = label
         if "settings_text" in info and codec.settings_text != info["settings_text"]:
             setting_changes.append(f"{label}: settings {info['settings_text']} -> {codec.settings_text}")
         codecs.append((spec, codec, qs))
+    return CheckPlan(baseline_dir, manifest, rows, images, dataset, unverified, codecs, relabel, setting_changes)
 
-    tmp = None
-    if out is None:
-        tmp = Path(tempfile.mkdtemp(prefix="elicbench-check-"))
-        out = tmp / "run"
-    outcome = run_planned(dataset, codecs, Path(out), jobs=jobs, progress=progress,
-                          command=["elicbench", "check", "--baseline", str(baseline_dir)])
-    new_manifest = read_manifest(Path(out) / MANIFEST_FILE)
-    new = load_results(Path(out) / RESULTS_FILE)
-    new["codec"] = new["codec"].map(lambda c: relabel.get(c, c))  # compare under the baseline's labels
 
-    deterministic = {label: bool(info.get("deterministic")) for label, info in base_manifest["codecs"].items()}
-    rows = compare(base, new, deterministic, tolerances)
+@dataclass
+class CheckComparison:
+    """The new run against the baseline: what moved, per row and per curve."""
+
+    rows: list[dict[str, Any]]
+    curves: list[dict[str, Any]]
+    still_failing: list[dict[str, Any]]
+    fixed: list[dict[str, Any]]
+    versions: list[str]
+    lossless_notes: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.rows and not any(c["failed"] for c in self.curves)
+
+
+def compare_runs(plan: CheckPlan, new_dir: Path, tolerances: Tolerances) -> CheckComparison:
+    """Compare the run in ``new_dir`` (written from ``plan``) with the baseline, under its labels."""
+    from .manifest import read_manifest
+
+    new_manifest = read_manifest(Path(new_dir) / MANIFEST_FILE)
+    new = load_results(Path(new_dir) / RESULTS_FILE)
+    new["codec"] = new["codec"].map(lambda c: plan.relabel.get(c, c))  # compare under the baseline's labels
+    base = plan.rows
     still_failing, fixed = failed_in_baseline(base, new)
-    curves = curve_changes(base, new, tolerances)
-    versions = setting_changes + _version_changes(base_manifest, new_manifest)
-    failed_curves = [c for c in curves if c["failed"]]
-    passed = not rows and not failed_curves
+    return CheckComparison(rows=compare(base, new, plan.deterministic, tolerances),
+                           curves=curve_changes(base, new, tolerances), still_failing=still_failing, fixed=fixed,
+                           versions=plan.setting_changes + _version_changes(plan.manifest, new_manifest),
+                           lossless_notes=_lossless_notes(base, new))
 
+
+def render_check(plan: CheckPlan, cmp: CheckComparison, new_dir: Path, wall_s: float) -> list[str]:
+    """The text ``elicbench check`` prints: warnings, the per-codec table, the rows that moved, the verdict."""
     lines = []
+    unverified, passed = plan.unverified, cmp.passed
     unverified_note = ""
     if unverified:
         shown = ", ".join(unverified[:10]) + (f" and {len(unverified) - 10} more" if len(unverified) > 10 else "")
@@ -364,22 +397,22 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
                            f"SHA-256 for {shown}, so their files could not be checked against the baseline's "
                            "(a difference below may be a different file; --update records the hashes)")
         lines += [f"WARNING: {unverified_note}.", ""]
-    if versions:
+    if cmp.versions:
         lines.append("Codec settings or library versions differ from the baseline's (a likely cause of changes):")
-        lines += [f"  {v}" for v in versions]
+        lines += [f"  {v}" for v in cmp.versions]
         lines.append("")
-    lines.append(f"Baseline {baseline_dir}: {len(base)} rows, {len(images)} images, codecs "
-                 f"{', '.join(deterministic)}; new run {out} in {outcome.wall_s:.1f} s")
+    lines.append(f"Baseline {plan.baseline_dir}: {len(plan.rows)} rows, {len(plan.images)} images, codecs "
+                 f"{', '.join(plan.deterministic)}; new run {new_dir} in {wall_s:.1f} s")
     lines.append("")
     lines.append("| codec | BD-rate vs baseline (PSNR; + = more bits) | status |")
     lines.append("|---|---:|---|")
-    for c in curves:
+    for c in cmp.curves:
         lines.append(f"| {c['codec']} | {_fmt(c['bd_rate_pct'], '+.3f')} % | {c['status']} |")
-    notes = _lossless_notes(base, new)
-    if notes:
+    if cmp.lossless_notes:
         lines.append("")
-        lines += [f"note: {n}" for n in notes]
+        lines += [f"note: {n}" for n in cmp.lossless_notes]
     lines.append("")
+    rows = cmp.rows
     n_worse = sum(r["verdict"] == REGRESSED for r in rows)
     if rows:
         lines.append(f"{len(rows)} row(s) differ from the baseline: {n_worse} regressed (a worse move), "
@@ -390,16 +423,17 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
             lines.append(f"| {r['image']} | {r['codec']} | {r['quality']:g} | {_fmt(r['bytes_base'], '.0f')} -> "
                          f"{_fmt(r['bytes_new'], '.0f')} | {_fmt(r['psnr_base'], '.3f')} -> "
                          f"{_fmt(r['psnr_new'], '.3f')} | {r['verdict']} | {r['problem']} |")
-    if still_failing or fixed:
+    if cmp.still_failing or cmp.fixed:
         lines.append("")
-    if still_failing:
-        lines.append(f"{len(still_failing)} row(s) failed in the baseline and fail again (not regressions):")
-        lines += [f"  {r['image']} {r['codec']} q={r['quality']:g}: {r['error_new']}" for r in still_failing]
-    if fixed:
-        lines.append(f"{len(fixed)} row(s) failed in the baseline and succeed now (not compared):")
-        lines += [f"  {r['image']} {r['codec']} q={r['quality']:g} (was: {r['error_base']})" for r in fixed]
+    if cmp.still_failing:
+        lines.append(f"{len(cmp.still_failing)} row(s) failed in the baseline and fail again (not regressions):")
+        lines += [f"  {r['image']} {r['codec']} q={r['quality']:g}: {r['error_new']}" for r in cmp.still_failing]
+    if cmp.fixed:
+        lines.append(f"{len(cmp.fixed)} row(s) failed in the baseline and succeed now (not compared):")
+        lines += [f"  {r['image']} {r['codec']} q={r['quality']:g} (was: {r['error_base']})" for r in cmp.fixed]
     lines.append("")
     accept = "run with --update to accept them on purpose"
+    failed_curves = [c for c in cmp.curves if c["failed"]]
     if passed:
         lines.append("PASS: no change against the baseline." + (f" WARNING: {unverified_note}." if unverified else ""))
     elif n_worse or any(c["status"] != f"{CHANGED} (better)" for c in failed_curves):
@@ -410,13 +444,37 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
                      f"tolerances): {accept}.")
     if unverified and not passed:
         lines.append(f"WARNING: {unverified_note}.")
+    return lines
+
+
+def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(), update: bool = False,
+                   out: Path | None = None, jobs: int | None = None,
+                   options: dict[str, dict[str, Any]] | None = None,
+                   progress: bool = True) -> CheckResult:
+    """Re-run what the run in ``baseline_dir`` recorded and compare: :func:`plan_check`, the run,
+    :func:`compare_runs`, :func:`render_check`. ``options`` changes recorded codec settings by
+    codec name, e.g. ``{"elic": {"models": "models"}}`` (the change is named in the result);
+    ``update`` copies the new results over the baseline's, on purpose."""
+    from .runner import run_planned
+
+    t0 = time.monotonic()
+    plan = plan_check(baseline_dir, options)
+    tmp = None
+    if out is None:
+        tmp = Path(tempfile.mkdtemp(prefix="elicbench-check-"))
+        out = tmp / "run"
+    outcome = run_planned(plan.dataset, plan.codecs, Path(out), jobs=jobs, progress=progress,
+                          command=["elicbench", "check", "--baseline", str(plan.baseline_dir)])
+    cmp = compare_runs(plan, Path(out), tolerances)
+    lines = render_check(plan, cmp, Path(out), outcome.wall_s)
+    passed = cmp.passed
     if update:
         for f in (RESULTS_FILE, SUMMARY_FILE, MANIFEST_FILE):
-            shutil.copy2(Path(out) / f, baseline_dir / f)
-        lines.append(f"baseline {baseline_dir} updated with the new results.")
+            shutil.copy2(Path(out) / f, plan.baseline_dir / f)
+        lines.append(f"baseline {plan.baseline_dir} updated with the new results.")
         passed = True
     if tmp is not None:
         shutil.rmtree(tmp, ignore_errors=True)
         out = None
-    return CheckResult(passed, "\n".join(lines), rows, versions, out, time.monotonic() - t0, curves,
-                       still_failing, fixed, unverified)
+    return CheckResult(passed, "\n".join(lines), cmp.rows, cmp.versions, out, time.monotonic() - t0, cmp.curves,
+                       cmp.still_failing, cmp.fixed, plan.unverified)
