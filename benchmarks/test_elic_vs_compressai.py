@@ -40,6 +40,8 @@ DEFAULT_PEER = Path("/work/peer-venv/bin/python")
 def peer_python() -> str:
     configured = os.environ.get("ELICBENCH_PEER_PYTHON")
     if configured:
+        if not Path(configured).is_file():
+            pytest.skip(f"CompressAI peer not installed: ELICBENCH_PEER_PYTHON={configured} does not exist")
         return configured
     if DEFAULT_PEER.is_file():
         return str(DEFAULT_PEER)
@@ -55,9 +57,9 @@ class Peer:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line:
-            err = self.proc.stderr.read()[-1500:]
-            self.proc.wait()
-            pytest.skip(f"CompressAI peer ({python}) did not start: {err.strip().splitlines()[-1:] or err}")
+            last = (self.proc.stderr.read().strip().splitlines() or ["no error output"])[-1]
+            code = self.proc.wait()
+            pytest.skip(f"CompressAI peer ({python}) did not start (exit {code}): {last}")
         self.info = json.loads(line)
         self.times: dict[str, list[float]] = {"encode": [], "decode": []}
         self.bytes = 0
