@@ -111,6 +111,37 @@ def test_exact_parameter_path_matches_the_float_network(elic_tf, elic_tiny_model
     assert 5 < np.unique(idx_x.numpy()).size  # the calibrated model uses many scales
 
 
+
+@pytest.mark.parametrize("k", [0, 2, 4])
+def test_exact_path_checkerboard_passes_do_the_plain_sums(elic_tf, elic_tiny_model, k):
+    """The block-form spatial context and the anchor pass without the zero Φ_sp inputs (issue 15)
+    give, bit for bit, what the masked conv on the full grid and the zero-padded inputs give."""
+    tf = elic_tf
+    from elicbench.codecs.elic.entropy import demux
+
+    m = elic_tiny_model
+    path, g = m.exact_path, m.config.groups[k]
+    # Wide values (and odd half-integers) so that rounding anywhere would show.
+    anchors = tf.random.stateless_normal([1, 6, 20, g], seed=[21, k], dtype=tf.float64) * 40.0 + 0.5
+    plain = path.spatial_features_full_grid(k, anchors)
+    fast = path.spatial_features(k, anchors)
+    assert fast.shape == plain.shape == (1, 6, 20, 2 * g)
+    np.testing.assert_array_equal(fast.numpy(), plain.numpy())
+    assert np.abs(plain.numpy()).max() > 1  # not all zeros
+
+    psi = tf.round(tf.random.stateless_normal([1, 12, 20, m.config.hyper_out], seed=[22, k],
+                                              dtype=tf.float64) * 2 ** 18) / 2 ** 16
+    psi_a, _ = demux(psi)
+    ch = None if k == 0 else tf.random.stateless_normal([1, 6, 20, 2 * g], seed=[23, k], dtype=tf.float64) * 5
+    mu, index = path.params(k, ch, None, psi_a)
+    zeros = tf.zeros([1, 6, 20, 2 * g], tf.float64)
+    parts = ([ch] if ch is not None else []) + [zeros, psi_a]
+    out = path.run(path.param_layers[k], tf.concat(parts, axis=-1))
+    mu_plain, index_plain = tf.split(out, 2, axis=-1)
+    np.testing.assert_array_equal(mu.numpy(), tf.cast(mu_plain, tf.float32).numpy())
+    np.testing.assert_array_equal(
+        index.numpy(), np.floor(np.clip(index_plain.numpy(), 0, m.config.num_scales - 1)).astype(np.float32))
+
 @pytest.mark.parametrize("crop", ["small_crop", "odd_crop"])
 def test_coding_round_trip_latents_are_exact(elic_tf, elic_tiny_model, crop, request):
     tf = elic_tf
