@@ -28,6 +28,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .catalog import Metric, register_metric
 from .common import MetricUndefined, check_pair
 
 WEIGHTS = np.array([0.0448, 0.2856, 0.3001, 0.2363, 0.1333])
@@ -193,3 +194,18 @@ def _mean_ssim_terms(x: np.ndarray, y: np.ndarray, with_luminance: bool) -> floa
             cs *= mu_xy
         total += float(cs.sum(dtype=np.float64))
     return total / (out_h * out_w)
+
+
+# ---- registered metric ---------------------------------------------------------------------------
+@register_metric("ms_ssim")
+class MsSsim(Metric):
+    label = "MS-SSIM"
+    unit = ""
+    min_side = MIN_SIDE
+    reference = "tf.image.ssim_multiscale (Wang et al. 2003), mean over R, G, B"
+    # Shown, plotted and compared in dB, as published curves are.
+    display = ("ms_ssim_db", "MS-SSIM", "dB", ms_ssim_db)
+    check_tolerance = 1e-4
+
+    def compute(self, ref, dist):
+        return ms_ssim(ref, dist)
