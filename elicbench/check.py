@@ -172,23 +172,42 @@ def _byte_move(b0: float, b1: float) -> str:
     return f"bytes {b1 - b0:+,.0f} B ({pct:+.3g} %, {'smaller' if b1 < b0 else 'larger'})"
 
 
-def _metric_move(name: str, unit: str, x0: float, x1: float, tol: float) -> tuple[str, bool] | None:
-    """(text, worse) when metric ``name`` moved beyond ``tol``; higher is better for both metrics.
-    An infinite PSNR (a lossless row) equals only itself; becoming or ceasing to be lossless is a move."""
+def _metric_move(name: str, unit: str, x0: float, x1: float, tol: float,
+                 higher_is_better: bool = True) -> tuple[str, bool] | None:
+    """(text, worse) when metric ``name`` moved beyond ``tol`` (worse: down, or up for a metric where
+    lower is better). An infinite PSNR (a lossless row) equals only itself; becoming or ceasing to be
+    lossless is a move."""
     if math.isnan(x0) and math.isnan(x1) or (math.isinf(x0) and math.isinf(x1) and x0 == x1):
         return None
     if math.isnan(x1):
         return f"{name} missing (was {x0:.4g})", True
     if math.isnan(x0):
         return f"{name} now measured ({x1:.4g})", False
+    sign = 1.0 if higher_is_better else -1.0
     if math.isinf(x0) or math.isinf(x1):
-        worse = x1 < x0
+        worse = sign * x1 < sign * x0
         what = "no longer lossless" if math.isinf(x0) else "now lossless"
         return f"{name} {x0:.4g} -> {x1:.4g}{unit} ({'worse' if worse else 'better'}: {what})", worse
     d = x1 - x0
     if not abs(d) > tol:
         return None
-    return f"{name} {d:+.3g}{unit} ({'worse' if d < 0 else 'better'})", d < 0
+    worse = sign * d < 0
+    return f"{name} {d:+.3g}{unit} ({'worse' if worse else 'better'})", worse
+
+
+def _compared_metrics(baseline, tol: Tolerances) -> list[tuple[str, str, float, str, bool]]:
+    """(name, column, tolerance, unit, higher is better) of every metric ``compare`` checks per row:
+    PSNR and MS-SSIM (the tolerances of the command line), and each other registered metric the
+    baseline measured (its own ``check_tolerance``)."""
+    from .metrics import DEFAULT_METRICS, get_metric
+    from .results import metric_columns
+
+    out = [("PSNR", "psnr", tol.psnr_db, " dB", True), ("MS-SSIM", "ms_ssim", tol.ms_ssim, "", True)]
+    for name in metric_columns(baseline):
+        if name not in DEFAULT_METRICS:
+            cls = get_metric(name)
+            out.append((cls.label, name, cls.check_tolerance, f" {cls.unit}" if cls.unit else "", cls.higher_is_better))
+    return out
 
 
 def compare(baseline, new, deterministic: dict[str, bool], tol: Tolerances) -> list[dict[str, Any]]:
@@ -201,6 +220,7 @@ def compare(baseline, new, deterministic: dict[str, bool], tol: Tolerances) -> l
     """
     keys = ["image", "codec", "quality"]
     merged = baseline.merge(new, on=keys, how="left", suffixes=("_base", "_new"), indicator=True)
+    compared = _compared_metrics(baseline, tol)
     out = []
     for r in merged.to_dict("records"):
         moves: list[tuple[str, bool]] = []          # (text, worse)
@@ -217,8 +237,8 @@ def compare(baseline, new, deterministic: dict[str, bool], tol: Tolerances) -> l
                     moves.append((_byte_move(b0, b1), b1 > b0))
             elif abs(b1 - b0) > tol.bytes_rel * b0:
                 moves.append((_byte_move(b0, b1), b1 > b0))
-            for name, col, t, unit in (("PSNR", "psnr", tol.psnr_db, " dB"), ("MS-SSIM", "ms_ssim", tol.ms_ssim, "")):
-                move = _metric_move(name, unit, _num(r[f"{col}_base"]), _num(r[f"{col}_new"]), t)
+            for name, col, t, unit, higher in compared:
+                move = _metric_move(name, unit, _num(r.get(f"{col}_base")), _num(r.get(f"{col}_new")), t, higher)
                 if move:
                     moves.append(move)
         if moves:
@@ -245,8 +265,8 @@ def failed_in_baseline(baseline, new) -> tuple[list[dict[str, Any]], list[dict[s
     return still, fixed
 
 
-def curve_changes(baseline, new, tol: Tolerances) -> list[dict[str, Any]]:
-    """Per codec: BD-rate (PSNR, pchip) of the new mean curve against the baseline's.
+def curve_changes(baseline, new, tol: Tolerances, metric: str = "psnr") -> list[dict[str, Any]]:
+    """Per codec: BD-rate (``metric``, default PSNR; pchip) of the new mean curve against the baseline's.
 
     ``status``: ``ok`` (within the tolerance), ``n/a`` (too few points), ``regressed`` (more bits for
     the same PSNR), ``changed (better)`` (fewer bits: still a change), ``fail (reason)`` (no BD-rate).
@@ -256,15 +276,15 @@ def curve_changes(baseline, new, tol: Tolerances) -> list[dict[str, Any]]:
     from .analysis.bdrate import bd_rate
     from .analysis.curves import omitted_codecs, rd_curves
 
-    old_c, new_c = rd_curves(baseline, "psnr"), rd_curves(new, "psnr")
+    old_c, new_c = rd_curves(baseline, metric), rd_curves(new, metric)
     out = []
-    for label, why in omitted_codecs(baseline, "psnr").items():
+    for label, why in omitted_codecs(baseline, metric).items():
         out.append({"codec": label, "bd_rate_pct": math.nan, "status": f"n/a (no curve in the baseline: {why})",
                     "failed": False})
     for label, c0 in old_c.items():
         c1 = new_c.get(label)
         if c1 is None:
-            why = omitted_codecs(new, "psnr").get(label, "not in the new run")
+            why = omitted_codecs(new, metric).get(label, "not in the new run")
             out.append({"codec": label, "bd_rate_pct": math.nan, "status": f"fail (no curve in the new run: {why})",
                         "failed": True})
             continue
@@ -284,23 +304,28 @@ def curve_changes(baseline, new, tol: Tolerances) -> list[dict[str, Any]]:
     return out
 
 
-def _lossless_notes(baseline, new) -> list[str]:
+def _lossless_notes(baseline, new, metric: str = "psnr") -> list[str]:
     """Images and points the PSNR curves leave out for being lossless, in either run (each note
     once; codecs with no curve at all are named in the curve table)."""
     from .analysis.curves import coverage_notes
 
     notes: list[str] = []
     for df in (baseline, new):
-        notes += [n for n in coverage_notes(df, "psnr", omitted=False) if n not in notes]
+        notes += [n for n in coverage_notes(df, metric, omitted=False) if n not in notes]
     return notes
 
 
 def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(), update: bool = False,
                    out: Path | None = None, jobs: int | None = None, elic_models: str | None = None,
-                   progress: bool = True) -> CheckResult:
+                   progress: bool = True, metric: str = "psnr") -> CheckResult:
+    """Re-run what the baseline recorded (its codecs, qualities, images and metrics) and compare:
+    row by row, and per codec the BD-rate of ``metric`` (any axis the baseline has, default PSNR)."""
+    from .analysis.curves import check_metric
     from .manifest import read_manifest
-    from .runner import prepare_codec, run_planned
+    from .metrics import DEFAULT_METRICS
+    from .runner import check_metrics, prepare_codec, run_planned
 
+    check_metric(metric)
     t0 = time.monotonic()
     baseline_dir = Path(baseline_dir)
     for f in (RESULTS_FILE, MANIFEST_FILE):
@@ -316,6 +341,14 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
         raise CheckError("rate-matched runs (--target-bpp) cannot be used as a baseline")
     images = list(dict.fromkeys(base["image"]))
     dataset, unverified = _replay_dataset(base_manifest, images)
+    # The metrics the baseline measured (older manifests record none: today's default columns).
+    metrics = check_metrics(list(base_manifest.get("metrics") or DEFAULT_METRICS))
+    if metric not in ("psnr", "psnr_y", "ms_ssim", "ms_ssim_db", "psnr_pooled", "psnr_y_pooled"):
+        from .metrics import get_axis
+
+        if get_axis(metric).column not in metrics:
+            raise CheckError(f"--metric {metric}: the baseline did not measure {get_axis(metric).column} "
+                             f"(it measured {', '.join(metrics)})")
 
     codecs = []
     setting_changes = []
@@ -336,7 +369,7 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
         tmp = Path(tempfile.mkdtemp(prefix="elicbench-check-"))
         out = tmp / "run"
     outcome = run_planned(dataset, codecs, Path(out), jobs=jobs, progress=progress,
-                          command=["elicbench", "check", "--baseline", str(baseline_dir)])
+                          command=["elicbench", "check", "--baseline", str(baseline_dir)], metrics=metrics)
     new_manifest = read_manifest(Path(out) / MANIFEST_FILE)
     new = load_results(Path(out) / RESULTS_FILE)
     new["codec"] = new["codec"].map(lambda c: relabel.get(c, c))  # compare under the baseline's labels
@@ -344,7 +377,7 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
     deterministic = {label: bool(info.get("deterministic")) for label, info in base_manifest["codecs"].items()}
     rows = compare(base, new, deterministic, tolerances)
     still_failing, fixed = failed_in_baseline(base, new)
-    curves = curve_changes(base, new, tolerances)
+    curves = curve_changes(base, new, tolerances, metric)
     versions = setting_changes + _version_changes(base_manifest, new_manifest)
     failed_curves = [c for c in curves if c["failed"]]
     passed = not rows and not failed_curves
@@ -364,11 +397,12 @@ def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(),
     lines.append(f"Baseline {baseline_dir}: {len(base)} rows, {len(images)} images, codecs "
                  f"{', '.join(deterministic)}; new run {out} in {outcome.wall_s:.1f} s")
     lines.append("")
-    lines.append("| codec | BD-rate vs baseline (PSNR; + = more bits) | status |")
+    shown = "PSNR" if metric == "psnr" else metric
+    lines.append(f"| codec | BD-rate vs baseline ({shown}; + = more bits) | status |")
     lines.append("|---|---:|---|")
     for c in curves:
         lines.append(f"| {c['codec']} | {_fmt(c['bd_rate_pct'], '+.3f')} % | {c['status']} |")
-    notes = _lossless_notes(base, new)
+    notes = _lossless_notes(base, new, metric)
     if notes:
         lines.append("")
         lines += [f"note: {n}" for n in notes]
