@@ -31,6 +31,10 @@ from ..registry import Registry, UnknownNameError
 from .common import MetricUndefined, check_pair
 
 
+class UnknownMetricError(UnknownNameError, ValueError):
+    """A metric or axis name nobody registered (exit 2; the message lists the known ones)."""
+
+
 class Metric:
     """A full-reference image-quality metric on 8-bit RGB images (0..255).
 
@@ -89,9 +93,12 @@ class Metric:
         ref, dist = check_pair(ref, dist)
         h, w = ref.shape[:2]
         if min(h, w) < self.min_side:
-            raise MetricUndefined(f"{self.name} needs at least {self.min_side}x{self.min_side} pixels; "
-                                  f"image is {w}x{h}")
+            raise MetricUndefined(self.too_small(w, h))
         return float(self.compute(ref, dist))
+
+    def too_small(self, width: int, height: int) -> str:
+        """Why an image of this size has no value (the note its row gets)."""
+        return f"{self.label} needs at least {self.min_side}x{self.min_side} pixels; image is {width}x{height}"
 
     @classmethod
     def display_axis(cls) -> str:
@@ -190,7 +197,7 @@ def get_axis(name: str) -> Axis:
 
         close = difflib.get_close_matches(name, list(known), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise UnknownNameError(f"unknown metric {name!r}.{hint} Known: {', '.join(known)}")
+        raise UnknownMetricError(f"unknown metric {name!r}.{hint} Known: {', '.join(known)}")
     return known[name]
 
 

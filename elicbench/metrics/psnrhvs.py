@@ -56,7 +56,8 @@ def _dct_matrix() -> np.ndarray:
 def luma_8bit(image: np.ndarray) -> np.ndarray:
     """BT.601 studio-range luma rounded to 8-bit code values, on 0..1 (float64)."""
     rgb = np.asarray(image, dtype=np.float64)
-    y = 16.0 + (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255.0
+    # Written term by term as the reference code does: a value on a .5 boundary must round the same way.
+    y = 16.0 + 65.481 * rgb[..., 0] / 255.0 + 128.553 * rgb[..., 1] / 255.0 + 24.966 * rgb[..., 2] / 255.0
     return np.round(y) / 255.0
 
 
