@@ -1,5 +1,5 @@
-"""SSIMULACRA2 (Jon Sneyers, Cloudinary / libjxl ``tools/ssimulacra2.cc``): 0..100, higher is better
-(about 90: visually lossless, 70: high quality, 50: medium, 30: low).
+"""SSIMULACRA2 (Jon Sneyers, Cloudinary / libjxl ``tools/ssimulacra2.cc``): at most 100, higher is better
+(about 90: visually lossless, 70: high quality, 50: medium, 30: low; heavy artefacts go below 0).
 
 The definition follows the ``ssimulacra2`` Python package (0.3.0), which is the test oracle here
 (tests/metrics/test_ssimulacra2.py); this is the same arithmetic vectorised in float32:
