@@ -87,6 +87,11 @@ def axis_label(metric: str) -> str:
     return get_axis(metric).label
 
 
+def direction_note(metric: str) -> str:
+    """' (lower is better; BD-quality < 0 is better)' for a lower-is-better metric, else ''."""
+    return "" if get_axis(metric).higher_is_better else " (lower is better; a negative BD-quality is better)"
+
+
 def _point_keys(df) -> "pandas.Series":
     """Rate-point identity per row: the target bpp for rate-matched rows, else the quality."""
     import pandas as pd

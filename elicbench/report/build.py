@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..analysis.bdrate import check_method
-from ..analysis.curves import axis_label, check_metric
+from ..analysis.curves import axis_label, check_metric, direction_note
 from ..analysis.reference import REF_PREFIX, check_reference_names, reference_curve, reference_datasets
 from ..analysis.runs import DEMO_NOTE, Run, combined_results, is_demo_name
 from .html import DatasetSection, Figure, images_text, render_page, row_notes
@@ -108,7 +108,7 @@ def build_report(runs: Sequence[Run], *, anchor: str | None = None, metric: str 
     anchors = sorted({r.anchor for r in all_rows})
     intro = [
         f"Runs: {', '.join(str(r.path) for r in runs)}",
-        f"Anchor: {', '.join(anchors) or '-'}; quality metric: {axis_label(metric)}; BD method: {method}. "
+        f"Anchor: {', '.join(anchors) or '-'}; quality metric: {axis_label(metric)}{direction_note(metric)}; BD method: {method}. "
         f"BD-rate < 0: fewer bits than the anchor at equal quality; BD-quality > 0: higher quality at equal rate.",
         "Per-image BD-rate: each image's own curves; mean over images with a 95 % percentile-bootstrap CI "
         "(2000 resamples over images, seed 0).",
