@@ -173,23 +173,42 @@ def _byte_move(b0: float, b1: float) -> str:
     return f"bytes {b1 - b0:+,.0f} B ({pct:+.3g} %, {'smaller' if b1 < b0 else 'larger'})"
 
 
-def _metric_move(name: str, unit: str, x0: float, x1: float, tol: float) -> tuple[str, bool] | None:
-    """(text, worse) when metric ``name`` moved beyond ``tol``; higher is better for both metrics.
-    An infinite PSNR (a lossless row) equals only itself; becoming or ceasing to be lossless is a move."""
+def _metric_move(name: str, unit: str, x0: float, x1: float, tol: float,
+                 higher_is_better: bool = True) -> tuple[str, bool] | None:
+    """(text, worse) when metric ``name`` moved beyond ``tol`` (worse: down, or up for a metric where
+    lower is better). An infinite PSNR (a lossless row) equals only itself; becoming or ceasing to be
+    lossless is a move."""
     if math.isnan(x0) and math.isnan(x1) or (math.isinf(x0) and math.isinf(x1) and x0 == x1):
         return None
     if math.isnan(x1):
         return f"{name} missing (was {x0:.4g})", True
     if math.isnan(x0):
         return f"{name} now measured ({x1:.4g})", False
+    sign = 1.0 if higher_is_better else -1.0
     if math.isinf(x0) or math.isinf(x1):
-        worse = x1 < x0
+        worse = sign * x1 < sign * x0
         what = "no longer lossless" if math.isinf(x0) else "now lossless"
         return f"{name} {x0:.4g} -> {x1:.4g}{unit} ({'worse' if worse else 'better'}: {what})", worse
     d = x1 - x0
     if not abs(d) > tol:
         return None
-    return f"{name} {d:+.3g}{unit} ({'worse' if d < 0 else 'better'})", d < 0
+    worse = sign * d < 0
+    return f"{name} {d:+.3g}{unit} ({'worse' if worse else 'better'})", worse
+
+
+def _compared_metrics(baseline, tol: Tolerances) -> list[tuple[str, str, float, str, bool]]:
+    """(name, column, tolerance, unit, higher is better) of every metric ``compare`` checks per row:
+    PSNR and MS-SSIM (the tolerances of the command line), and each other registered metric the
+    baseline measured (its own ``check_tolerance``)."""
+    from .metrics import DEFAULT_METRICS, get_metric
+    from .results import metric_columns
+
+    out = [("PSNR", "psnr", tol.psnr_db, " dB", True), ("MS-SSIM", "ms_ssim", tol.ms_ssim, "", True)]
+    for name in metric_columns(baseline):
+        if name not in DEFAULT_METRICS:
+            cls = get_metric(name)
+            out.append((cls.label, name, cls.check_tolerance, f" {cls.unit}" if cls.unit else "", cls.higher_is_better))
+    return out
 
 
 def compare(baseline, new, deterministic: dict[str, bool], tol: Tolerances) -> list[dict[str, Any]]:
@@ -202,6 +221,7 @@ def compare(baseline, new, deterministic: dict[str, bool], tol: Tolerances) -> l
     """
     keys = ["image", "codec", "quality"]
     merged = baseline.merge(new, on=keys, how="left", suffixes=("_base", "_new"), indicator=True)
+    compared = _compared_metrics(baseline, tol)
     out = []
     for r in merged.to_dict("records"):
         moves: list[tuple[str, bool]] = []          # (text, worse)
@@ -218,8 +238,8 @@ def compare(baseline, new, deterministic: dict[str, bool], tol: Tolerances) -> l
                     moves.append((_byte_move(b0, b1), b1 > b0))
             elif abs(b1 - b0) > tol.bytes_rel * b0:
                 moves.append((_byte_move(b0, b1), b1 > b0))
-            for name, col, t, unit in (("PSNR", "psnr", tol.psnr_db, " dB"), ("MS-SSIM", "ms_ssim", tol.ms_ssim, "")):
-                move = _metric_move(name, unit, _num(r[f"{col}_base"]), _num(r[f"{col}_new"]), t)
+            for name, col, t, unit, higher in compared:
+                move = _metric_move(name, unit, _num(r.get(f"{col}_base")), _num(r.get(f"{col}_new")), t, higher)
                 if move:
                     moves.append(move)
         if moves:
@@ -246,8 +266,8 @@ def failed_in_baseline(baseline, new) -> tuple[list[dict[str, Any]], list[dict[s
     return still, fixed
 
 
-def curve_changes(baseline, new, tol: Tolerances) -> list[dict[str, Any]]:
-    """Per codec: BD-rate (PSNR, pchip) of the new mean curve against the baseline's.
+def curve_changes(baseline, new, tol: Tolerances, metric: str = "psnr") -> list[dict[str, Any]]:
+    """Per codec: BD-rate (``metric``, default PSNR; pchip) of the new mean curve against the baseline's.
 
     ``status``: ``ok`` (within the tolerance), ``n/a`` (too few points), ``regressed`` (more bits for
     the same PSNR), ``changed (better)`` (fewer bits: still a change), ``fail (reason)`` (no BD-rate).
@@ -257,15 +277,15 @@ def curve_changes(baseline, new, tol: Tolerances) -> list[dict[str, Any]]:
     from .analysis.bdrate import bd_rate
     from .analysis.curves import omitted_codecs, rd_curves
 
-    old_c, new_c = rd_curves(baseline, "psnr"), rd_curves(new, "psnr")
+    old_c, new_c = rd_curves(baseline, metric), rd_curves(new, metric)
     out = []
-    for label, why in omitted_codecs(baseline, "psnr").items():
+    for label, why in omitted_codecs(baseline, metric).items():
         out.append({"codec": label, "bd_rate_pct": math.nan, "status": f"n/a (no curve in the baseline: {why})",
                     "failed": False})
     for label, c0 in old_c.items():
         c1 = new_c.get(label)
         if c1 is None:
-            why = omitted_codecs(new, "psnr").get(label, "not in the new run")
+            why = omitted_codecs(new, metric).get(label, "not in the new run")
             out.append({"codec": label, "bd_rate_pct": math.nan, "status": f"fail (no curve in the new run: {why})",
                         "failed": True})
             continue
@@ -285,14 +305,14 @@ def curve_changes(baseline, new, tol: Tolerances) -> list[dict[str, Any]]:
     return out
 
 
-def _lossless_notes(baseline, new) -> list[str]:
+def _lossless_notes(baseline, new, metric: str = "psnr") -> list[str]:
     """Images and points the PSNR curves leave out for being lossless, in either run (each note
     once; codecs with no curve at all are named in the curve table)."""
     from .analysis.curves import coverage_notes
 
     notes: list[str] = []
     for df in (baseline, new):
-        notes += [n for n in coverage_notes(df, "psnr", omitted=False) if n not in notes]
+        notes += [n for n in coverage_notes(df, metric, omitted=False) if n not in notes]
     return notes
 
 
@@ -310,17 +330,25 @@ class CheckPlan:
     codecs: list[tuple[Any, Any, list[float]]]  # (CodecSpec, Codec, qualities) for runner.run_planned
     relabel: dict[str, str]                    # new label -> the baseline's label
     setting_changes: list[str]
+    metrics: list[str]                         # the metrics the baseline measured (measured again)
+    metric: str                                # the quality axis of the per-codec BD-rate
 
     @property
     def deterministic(self) -> dict[str, bool]:
         return {label: bool(info.get("deterministic")) for label, info in self.manifest["codecs"].items()}
 
 
-def plan_check(baseline_dir: Path, options: dict[str, dict[str, Any]] | None = None) -> CheckPlan:
+def plan_check(baseline_dir: Path, options: dict[str, dict[str, Any]] | None = None,
+               metric: str = "psnr") -> CheckPlan:
     """Read a baseline run directory and prepare its re-run; ``CheckError`` when it cannot be used.
-    ``options`` changes recorded codec settings by codec name, e.g. ``{"elic": {"models": DIR}}``."""
+    ``options`` changes recorded codec settings by codec name, e.g. ``{"elic": {"models": DIR}}``;
+    ``metric`` is the axis of the per-codec BD-rate (any the baseline measured)."""
+    from .analysis.curves import check_metric
     from .manifest import read_manifest
-    from .runner import prepare_codec
+    from .metrics import DEFAULT_METRICS
+    from .runner import check_metrics, prepare_codec
+
+    check_metric(metric)
 
     baseline_dir = Path(baseline_dir)
     for f in (RESULTS_FILE, MANIFEST_FILE):
@@ -336,6 +364,14 @@ def plan_check(baseline_dir: Path, options: dict[str, dict[str, Any]] | None = N
         raise CheckError("rate-matched runs (--target-bpp) cannot be used as a baseline")
     images = list(dict.fromkeys(rows["image"]))
     dataset, unverified = _replay_dataset(manifest, images)
+    # The metrics the baseline measured (older manifests record none: today's default columns).
+    metrics = check_metrics(list(manifest.get("metrics") or DEFAULT_METRICS))
+    if metric not in ("psnr", "psnr_y", "ms_ssim", "ms_ssim_db", "psnr_pooled", "psnr_y_pooled"):
+        from .metrics import get_axis
+
+        if get_axis(metric).column not in metrics:
+            raise CheckError(f"--metric {metric}: the baseline did not measure {get_axis(metric).column} "
+                             f"(it measured {', '.join(metrics)})")
 
     recorded = {info["name"] for info in manifest.get("codecs", {}).values()}
     codecs = []
@@ -352,7 +388,8 @@ def plan_check(baseline_dir: Path, options: dict[str, dict[str, Any]] | None = N
         if "settings_text" in info and codec.settings_text != info["settings_text"]:
             setting_changes.append(f"{label}: settings {info['settings_text']} -> {codec.settings_text}")
         codecs.append((spec, codec, qs))
-    return CheckPlan(baseline_dir, manifest, rows, images, dataset, unverified, codecs, relabel, setting_changes)
+    return CheckPlan(baseline_dir, manifest, rows, images, dataset, unverified, codecs, relabel, setting_changes,
+                     metrics, metric)
 
 
 @dataclass
@@ -381,9 +418,10 @@ def compare_runs(plan: CheckPlan, new_dir: Path, tolerances: Tolerances) -> Chec
     base = plan.rows
     still_failing, fixed = failed_in_baseline(base, new)
     return CheckComparison(rows=compare(base, new, plan.deterministic, tolerances),
-                           curves=curve_changes(base, new, tolerances), still_failing=still_failing, fixed=fixed,
+                           curves=curve_changes(base, new, tolerances, plan.metric), still_failing=still_failing,
+                           fixed=fixed,
                            versions=plan.setting_changes + _version_changes(plan.manifest, new_manifest),
-                           lossless_notes=_lossless_notes(base, new))
+                           lossless_notes=_lossless_notes(base, new, plan.metric))
 
 
 def render_check(plan: CheckPlan, cmp: CheckComparison, new_dir: Path, wall_s: float) -> list[str]:
@@ -404,7 +442,8 @@ def render_check(plan: CheckPlan, cmp: CheckComparison, new_dir: Path, wall_s: f
     lines.append(f"Baseline {plan.baseline_dir}: {len(plan.rows)} rows, {len(plan.images)} images, codecs "
                  f"{', '.join(plan.deterministic)}; new run {new_dir} in {wall_s:.1f} s")
     lines.append("")
-    lines.append("| codec | BD-rate vs baseline (PSNR; + = more bits) | status |")
+    shown = "PSNR" if plan.metric == "psnr" else plan.metric
+    lines.append(f"| codec | BD-rate vs baseline ({shown}; + = more bits) | status |")
     lines.append("|---|---:|---|")
     for c in cmp.curves:
         lines.append(f"| {c['codec']} | {_fmt(c['bd_rate_pct'], '+.3f')} % | {c['status']} |")
@@ -450,21 +489,22 @@ def render_check(plan: CheckPlan, cmp: CheckComparison, new_dir: Path, wall_s: f
 def check_baseline(baseline_dir: Path, *, tolerances: Tolerances = Tolerances(), update: bool = False,
                    out: Path | None = None, jobs: int | None = None,
                    options: dict[str, dict[str, Any]] | None = None,
-                   progress: bool = True) -> CheckResult:
-    """Re-run what the run in ``baseline_dir`` recorded and compare: :func:`plan_check`, the run,
+                   progress: bool = True, metric: str = "psnr") -> CheckResult:
+    """Re-run what the run in ``baseline_dir`` recorded (its codecs, qualities, images and metrics)
+    and compare: :func:`plan_check`, the run,
     :func:`compare_runs`, :func:`render_check`. ``options`` changes recorded codec settings by
     codec name, e.g. ``{"elic": {"models": "models"}}`` (the change is named in the result);
     ``update`` copies the new results over the baseline's, on purpose."""
     from .runner import run_planned
 
     t0 = time.monotonic()
-    plan = plan_check(baseline_dir, options)
+    plan = plan_check(baseline_dir, options, metric)
     tmp = None
     if out is None:
         tmp = Path(tempfile.mkdtemp(prefix="elicbench-check-"))
         out = tmp / "run"
     outcome = run_planned(plan.dataset, plan.codecs, Path(out), jobs=jobs, progress=progress,
-                          command=["elicbench", "check", "--baseline", str(plan.baseline_dir)])
+                          command=["elicbench", "check", "--baseline", str(plan.baseline_dir)], metrics=plan.metrics)
     cmp = compare_runs(plan, Path(out), tolerances)
     lines = render_check(plan, cmp, Path(out), outcome.wall_s)
     passed = cmp.passed

@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--elic-models", metavar="DIR",
                    help="directory of ELIC model directories, or one model directory; short for "
                         "-o elic.models=DIR (default: $ELICBENCH_MODELS, else the demo weights)")
+    r.add_argument("--metrics", type=_csv_list, default=None, metavar="M1,M2,...",
+                   help="quality metrics to measure, one results column each (default: psnr,psnr_y,ms_ssim); e.g. "
+                        "psnr,ms_ssim,ssimulacra2,psnr_hvs_m,ciede2000 (see `elicbench list`)")
     r.add_argument("--limit", type=int, metavar="N", help="only the first N images (sorted by name)")
     r.add_argument("--out", type=Path, metavar="DIR", help="run directory (default: reports/<dataset>-<timestamp>)")
     r.add_argument("--jobs", type=int, metavar="N", help="parallel worker processes (default: all cores)")
@@ -149,10 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a run directory, or a folder holding run directories")
     rep.add_argument("--anchor", metavar="CODEC|ref:NAME",
                      help="anchor codec label, or a published curve such as ref:vtm (default: jpeg)")
-    rep.add_argument("--metric", choices=["psnr", "ms_ssim_db", "psnr_pooled"], default="psnr",
+    rep.add_argument("--metric", default="psnr", metavar="NAME",
                      help="quality axis: psnr (default; mean of per-image PSNR, images coded losslessly left out "
-                          "and named), ms_ssim_db, or psnr_pooled (PSNR of the MSE pooled over all pixels, "
-                          "which counts lossless images; no published curves)")
+                          "and named), ms_ssim_db, psnr_pooled (PSNR of the MSE pooled over all pixels, "
+                          "which counts lossless images; no published curves), or any measured metric, e.g. "
+                          "ssimulacra2, psnr_hvs_m, ciede2000 (lower is better: BD-rate is still the rate change "
+                          "at equal quality); `elicbench list` names them all")
     rep.add_argument("--method", choices=["pchip", "akima", "cubic"], default="pchip",
                      help="interpolation: pchip (JVET CTC, default), akima, cubic (classic Bjøntegaard)")
     rep.add_argument("--with-ref", type=_csv_list, default=[], metavar="NAME,...", help=with_ref_help)
@@ -200,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     ch.add_argument("--psnr-tolerance", type=float, default=None, metavar="DB", help="default 0.01 dB")
     ch.add_argument("--ms-ssim-tolerance", type=float, default=None, metavar="ABS", help="default 1e-4")
     ch.add_argument("--bdrate-tolerance", type=float, default=None, metavar="PERCENT", help="default 0.5 %%")
+    ch.add_argument("--metric", default="psnr", metavar="NAME",
+                    help="the quality axis of the BD-rate comparison (default psnr; any metric the baseline measured)")
     ch.add_argument("--jobs", type=int, metavar="N", help="parallel workers (default: all cores)")
     ch.add_argument("-o", "--option", action="append", default=[], metavar="CODEC.OPTION=VALUE",
                     help="change a codec setting the baseline recorded, e.g. elic.models=DIR (repeatable)")
@@ -253,6 +260,8 @@ def cmd_run(a: argparse.Namespace) -> int:
                     options=options, limit=a.limit, out=a.out, jobs=a.jobs, resume=a.resume,
                     repeats=a.repeats, target_bpp=a.target_bpp, scheduler=a.scheduler,
                     progress=not a.no_progress, command=["elicbench", *sys.argv[1:]], download=not a.offline)
+    if a.metrics is not None:
+        cfg.metrics = a.metrics
     if a.no_visual:
         cfg.visual_bpp = None
     outcome = run_benchmark(cfg)
@@ -362,7 +371,7 @@ def cmd_check(a: argparse.Namespace) -> int:
     tol = Tolerances.from_args(bytes_rel=a.bytes_tolerance, psnr_db=a.psnr_tolerance,
                                ms_ssim=a.ms_ssim_tolerance, bdrate_pct=a.bdrate_tolerance)
     result = check_baseline(a.baseline, tolerances=tol, update=a.update, out=a.out, jobs=a.jobs,
-                            options=_codec_options(a), progress=not a.no_progress)
+                            options=_codec_options(a), progress=not a.no_progress, metric=a.metric)
     print(result.text)
     return EXIT_OK if result.passed else EXIT_FAILED
 

@@ -37,6 +37,8 @@ class Job:
     target_bpp: float | None = None
     repeats: int = 1
     threads: int = 1                # threads a codec may use for this job
+    #: Registered metric names to measure (``elicbench.metrics``); today's columns by default.
+    metrics: tuple[str, ...] = ("psnr", "psnr_y", "ms_ssim")
 
     @property
     def key(self) -> tuple[str, str, str, str]:

@@ -42,6 +42,25 @@ DETERMINISM_NOTE = ("deterministic: the same image, settings and library version
                     "for the others it allows --bytes-tolerance")
 
 
+def metric_table() -> list[dict[str, Any]]:
+    """Every registered metric: unit, direction, how RD curves show it, minimum size, library and version."""
+    from .metrics import DEFAULT_METRICS, METRICS
+
+    rows = []
+    for name in METRICS.names():
+        cls = METRICS.get(name)
+        why = cls.available()
+        rows.append({"name": name, "label": cls.label, "unit": cls.unit, "higher_is_better": cls.higher_is_better,
+                     "shown_as": cls.display_axis(), "min_side": cls.min_side, "library": cls.library,
+                     "version": cls.version() if not why else "", "available": why is None, "reason": why or "",
+                     "default": name in DEFAULT_METRICS})
+    for name, err in METRICS.plugin_errors.items():
+        rows.append({"name": name, "label": "", "unit": "", "higher_is_better": True, "shown_as": name, "min_side": 1,
+                     "library": "", "version": "", "available": False, "reason": f"plug-in failed to load: {err}",
+                     "default": False})
+    return rows
+
+
 def render_listing() -> str:
     from .datasets import describe_datasets
 
@@ -63,6 +82,18 @@ def render_listing() -> str:
                                    break_on_hyphens=False)
     lines += textwrap.wrap(f"({DETERMINISM_NOTE})", width=110, initial_indent="  ", subsequent_indent="   ",
                            break_on_hyphens=False)
+    lines.append("")
+    lines.append("Metrics (run --metrics A,B,...; report/check --metric AXIS; * = default):")
+    lines.append(f"  {'':5} {'name':<12} {'unit':<5} {'better':<7} {'axis':<11} {'min px':<7} library")
+    for m in metric_table():
+        mark = "yes" if m["available"] else "no "
+        star = "*" if m["default"] else " "
+        better = "higher" if m["higher_is_better"] else "lower"
+        lines.append(f"  [{mark}] {m['name'] + star:<12} {m['unit'] or '-':<5} {better:<7} {m['shown_as']:<11} "
+                     f"{m['min_side']:<7} {m['library']} {m['version']}".rstrip())
+        if not m["available"]:
+            lines.append(f"        not available: {m['reason']}")
+    lines.append("  (also: psnr_pooled, psnr_y_pooled: PSNR of the MSE pooled over every pixel of a rate point's images)")
     lines.append("")
     lines.append("Datasets:")
     for d in describe_datasets():

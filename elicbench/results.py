@@ -28,7 +28,34 @@ SUMMARY_COLUMNS = [
     # psnr / psnr_y means), and PSNR from the MSE pooled over every coded image, which keeps them.
     "n_psnr_inf", "psnr_pooled", "n_psnr_y_inf", "psnr_y_pooled",
 ]
+#: The per-image metric columns of RESULT_COLUMNS (a run with --metrics adds its others after these).
+BASE_METRIC_COLUMNS = ("psnr", "psnr_y", "ms_ssim", "ms_ssim_db")
 RESULTS_FILE = "results.csv"
+
+
+def result_columns(metric_names=()) -> list[str]:
+    """results.csv's header for a run measuring ``metric_names``: RESULT_COLUMNS (today's columns,
+    always present so old readers and baselines keep working) with each other metric's column, and
+    its display column (e.g. ``ms_ssim_db``), after ``ms_ssim_db``."""
+    from .metrics import get_metric
+
+    extra: list[str] = []
+    for name in metric_names:
+        cls = get_metric(name)
+        for col in (name, cls.display[0] if cls.display else None):
+            if col and col not in RESULT_COLUMNS and col not in extra:
+                extra.append(col)
+    at = RESULT_COLUMNS.index("ms_ssim_db") + 1
+    return RESULT_COLUMNS[:at] + extra + RESULT_COLUMNS[at:]
+
+
+def header_of(path: Path) -> list[str] | None:
+    """The column names of an existing results.csv (None when it has none yet)."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    with open(path, newline="", encoding="utf-8") as fh:
+        return next(csv.reader(fh), None)
 SUMMARY_FILE = "summary.csv"
 MANIFEST_FILE = "manifest.json"
 
@@ -54,19 +81,21 @@ class ResultsWriter:
     close, because one per row would cost more than a fast codec's job.
     """
 
-    def __init__(self, path: Path, fsync_every_s: float = 1.0):
+    def __init__(self, path: Path, fsync_every_s: float = 1.0, columns: list[str] | None = None):
         self.path = Path(path)
+        # An existing file keeps its header (a resumed run writes the columns it started with).
+        self.columns = header_of(self.path) or list(columns or RESULT_COLUMNS)
         self.fsync_every_s = fsync_every_s
         self._last_sync = 0.0
         new = not self.path.exists() or self.path.stat().st_size == 0
         self._fh = open(self.path, "a", newline="", encoding="utf-8")
-        self._writer = csv.DictWriter(self._fh, fieldnames=RESULT_COLUMNS, extrasaction="ignore")
+        self._writer = csv.DictWriter(self._fh, fieldnames=self.columns, extrasaction="ignore")
         if new:
             self._writer.writeheader()
             self._sync()
 
     def write(self, row: dict[str, Any]) -> None:
-        self._writer.writerow({k: _cell(row.get(k)) for k in RESULT_COLUMNS})
+        self._writer.writerow({k: _cell(row.get(k)) for k in self.columns})
         self._fh.flush()
         if time.monotonic() - self._last_sync >= self.fsync_every_s:
             self._sync()
@@ -116,12 +145,13 @@ def is_done_row(row: dict[str, Any]) -> bool:
 def rewrite_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     """Atomically replace results.csv with ``rows`` (used by --resume to drop failed rows)."""
     path = Path(path)
+    columns = header_of(path) or RESULT_COLUMNS
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=RESULT_COLUMNS, extrasaction="ignore")
+        w = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         w.writeheader()
         for r in rows:
-            w.writerow({k: r.get(k, "") for k in RESULT_COLUMNS})
+            w.writerow({k: r.get(k, "") for k in columns})
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -165,13 +195,74 @@ def load_results(path: Path) -> "pandas.DataFrame":
                                "expected the columns of `elicbench run`'s results.csv")
     for col in TEXT_COLUMNS:
         df[col] = df[col].fillna("").astype(str) if col in df else ""
-    for col in NUMERIC_COLUMNS:
+    from .metrics import axes
+
+    # Columns of other registered metrics (a run with --metrics) are numeric too.
+    extra = [c for c in df.columns if c not in RESULT_COLUMNS and (c in axes() or c in _metric_names())]
+    for col in (*NUMERIC_COLUMNS, *extra):
         if col in df:
             # 'inf' (a lossless PSNR) parses to inf; '' and junk to NaN.
             df[col] = pd.to_numeric(df[col].replace("", np.nan), errors="coerce").astype(float)
         else:
             df[col] = np.nan
-    return df
+    return df[[*RESULT_COLUMNS[:RESULT_COLUMNS.index("ms_ssim_db") + 1], *extra,
+               *RESULT_COLUMNS[RESULT_COLUMNS.index("ms_ssim_db") + 1:],
+               *[c for c in df.columns if c not in RESULT_COLUMNS and c not in extra]]]
+
+
+def _metric_names() -> list[str]:
+    from .metrics import metric_names
+
+    return metric_names()
+
+
+def metric_columns(df) -> list[str]:
+    """The registered metrics a results table has values for (today's default ones always)."""
+    from .metrics import DEFAULT_METRICS, metric_names
+
+    return [m for m in metric_names() if m in DEFAULT_METRICS or (m in df and df[m].notna().any())]
+
+
+def rd_points(rows, by, quantities) -> "pandas.DataFrame":
+    """RD points: one per group of ``rows`` (grouped by the columns ``by``), with ``n_images``, the
+    mean ``bytes``, ``bpp``, ``encode_s`` and ``decode_s``, and each of ``quantities`` (axis names of
+    ``elicbench.metrics``: 'psnr', 'ms_ssim_db', 'psnr_pooled', 'ssimulacra2', ...) aggregated by its
+    axis's rule (``metrics.Axis.point_value``). An axis that leaves out infinite per-image values
+    (the mean of ``psnr``) gets a count column ``n_<column>_inf``.
+
+    The one aggregation of rows into RD points: summary.csv, the RD curves (report, plot, check) and
+    the matched-rate table all call it. ``rows`` are coded rows (no error); which rows a caller
+    passes (e.g. only images usable at every point of a curve) is the caller's choice.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .metrics import DISPLAY_OF_MEAN, MEAN, get_axis
+
+    keys = [rows[k] for k in by]
+    finite = rows.replace([np.inf, -np.inf], np.nan)
+    grouped = finite.groupby(keys, dropna=False, sort=True)
+    out = pd.DataFrame({"n_images": grouped["image"].size()})
+    for col in ("bytes", "bpp", "encode_s", "decode_s"):
+        out[col] = grouped[col].mean() if col in rows else np.nan
+    pixels = (rows["width"].astype(float) * rows["height"].astype(float)) if "width" in rows and "height" in rows \
+        else pd.Series(np.nan, index=rows.index)
+    for name in quantities:
+        axis = get_axis(name)
+        values = rows[axis.column].astype(float) if axis.column in rows else pd.Series(np.nan, index=rows.index)
+        if axis.rule in (MEAN, DISPLAY_OF_MEAN):   # the mean of finite values (vectorised), then the display
+            mean = values.where(np.isfinite(values)).groupby(keys, dropna=False, sort=True).mean()
+            if axis.rule == MEAN:
+                out[name] = mean
+                out[f"n_{axis.column}_inf"] = np.isposinf(values).groupby(keys, dropna=False, sort=True).sum().astype(int)
+            else:
+                out[name] = [axis.transform(v) for v in mean.to_numpy(float)]
+        else:
+            both = pd.DataFrame({"v": values, "p": pixels})
+            out[name] = [axis.point_value(g["v"].to_numpy(float), g["p"].to_numpy(float))
+                         for _, g in both.groupby(keys, dropna=False, sort=True)]
+    out.index.names = list(by)
+    return out
 
 
 def summarize(df) -> "pandas.DataFrame":
@@ -189,35 +280,21 @@ def summarize(df) -> "pandas.DataFrame":
     image (lossless ones count with MSE 0), finite unless all of them are lossless. So ``bpp`` and
     ``psnr_pooled`` always describe the same images; ``bpp`` and ``psnr`` do when ``n_psnr_inf`` is 0.
     """
-    import numpy as np
-    import pandas as pd
-
-    from .metrics.mse import pooled_psnr
+    from .metrics import axes_of
 
     keys = ["dataset", "codec", "quality"]
     if "target_bpp" in df and df["target_bpp"].notna().any():
         keys.append("target_bpp")
     ok = df[df["error"] == ""]
     failed = df[df["error"] != ""].groupby(keys, dropna=False).size().rename("n_failed")
-    agg = ok.replace([np.inf, -np.inf], np.nan).groupby(keys, dropna=False).agg(
-        n_images=("image", "size"), bytes=("bytes", "mean"), bpp=("bpp", "mean"), psnr=("psnr", "mean"),
-        psnr_y=("psnr_y", "mean"), ms_ssim=("ms_ssim", "mean"), encode_s=("encode_s", "mean"),
-        decode_s=("decode_s", "mean"),
-    )
-    pixels = ok["width"].astype(float) * ok["height"].astype(float)
-    groups = ok.assign(_pixels=pixels).groupby(keys, dropna=False)
-    for col in ("psnr", "psnr_y"):
-        agg[f"n_{col}_inf"] = groups[col].agg(lambda v: int(np.isposinf(v.astype(float)).sum()))
-        agg[f"{col}_pooled"] = groups.apply(lambda g, c=col: pooled_psnr(g[c].to_numpy(float), g["_pixels"].to_numpy(float)),
-                                            include_groups=False) if len(ok) else pd.Series(dtype=float)
-    out = agg.join(failed, how="outer").reset_index()
-    out["n_images"] = out["n_images"].fillna(0).astype(int)
-    out["n_failed"] = out["n_failed"].fillna(0).astype(int)
-    for col in ("n_psnr_inf", "n_psnr_y_inf"):
+    measured = metric_columns(df)
+    wanted = ["psnr", "psnr_y", "ms_ssim", "ms_ssim_db", "psnr_pooled", "psnr_y_pooled"]
+    extra = [a for a in axes_of(measured) if a not in wanted]
+    points = rd_points(ok, keys, wanted + extra)
+    out = points.join(failed, how="outer").reset_index()
+    for col in ("n_images", "n_failed", "n_psnr_inf", "n_psnr_y_inf"):
         out[col] = out[col].fillna(0).astype(int)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["ms_ssim_db"] = -10 * np.log10(1 - out["ms_ssim"])
-    cols = SUMMARY_COLUMNS + (["target_bpp"] if "target_bpp" in keys else [])
+    cols = SUMMARY_COLUMNS + extra + (["target_bpp"] if "target_bpp" in keys else [])
     return out[cols].sort_values(["dataset", "codec", "quality"]).reset_index(drop=True)
 
 

@@ -23,8 +23,9 @@ from .crops import DEFAULT_TARGET_BPP, NO_RESULTS, choose_image, store_crops, st
 from .datasets.base import Dataset
 from .jobs import CodecSpec, Job, job_key
 from .manifest import base_manifest, now_iso, read_manifest, write_manifest
-from .results import (MANIFEST_FILE, RESULTS_FILE, ResultsWriter, is_done_row, load_results, read_rows, rewrite_rows,
-                      write_summary)
+from .metrics import DEFAULT_METRICS, check_metric_names, get_metric
+from .results import (MANIFEST_FILE, RESULTS_FILE, ResultsWriter, header_of, is_done_row, load_results, read_rows,
+                      result_columns, rewrite_rows, write_summary)
 from .rundir import RunDirLock, check_out_dir, close_inherited_locks, is_run_dir, make_out_dir
 from .worker import create_codec, run_job
 from .errors import UserError
@@ -51,6 +52,7 @@ class RunConfig:
     command: list[str] | None = None
     download: bool = True
     visual_bpp: float | None = DEFAULT_TARGET_BPP  # crops for the report's visual comparison; None: none
+    metrics: Sequence[str] = DEFAULT_METRICS        # registered metric names, one results column each
 
 
 @dataclass
@@ -99,16 +101,40 @@ def make_codecs(config: RunConfig) -> list[tuple[CodecSpec, Codec, list[float]]]
 
 
 def plan_jobs(dataset: Dataset, codecs, repeats: int, threads: int,
-              target_bpp: Sequence[float] | None = None) -> list[Job]:
+              target_bpp: Sequence[float] | None = None, metrics: Sequence[str] = DEFAULT_METRICS) -> list[Job]:
     """Image-major order, so each worker mostly reuses the image it has loaded."""
     jobs = []
+    names = tuple(metrics)
     for image in dataset.images:
         for spec, codec, qualities in codecs:
             if target_bpp:
-                jobs += [Job(image, spec, codec.label, None, float(t), repeats, threads) for t in target_bpp]
+                jobs += [Job(image, spec, codec.label, None, float(t), repeats, threads, names) for t in target_bpp]
             else:
-                jobs += [Job(image, spec, codec.label, q, None, repeats, threads) for q in qualities]
+                jobs += [Job(image, spec, codec.label, q, None, repeats, threads, names) for q in qualities]
     return jobs
+
+
+def check_metrics(names: Sequence[str]) -> tuple[str, ...]:
+    """The metric names checked: known (UnknownNameError lists the known ones: exit 2) and usable here."""
+    names = check_metric_names(names)
+    if not names:
+        raise RunError("--metrics: name at least one metric (see `elicbench list`)")
+    for name in names:
+        why = get_metric(name).available()
+        if why:
+            raise RunError(f"metric {name!r} is not available here: {why}")
+    return tuple(names)
+
+
+def metrics_manifest(names: Sequence[str]) -> dict[str, Any]:
+    """The manifest's ``metrics`` entry: per metric, what it is and which library version computed it."""
+    out = {}
+    for name in names:
+        cls = get_metric(name)
+        out[name] = {"label": cls.label, "unit": cls.unit, "higher_is_better": cls.higher_is_better,
+                     "shown_as": cls.display_axis(), "min_side": cls.min_side, "library": cls.library,
+                     "version": cls.version()}
+    return out
 
 
 def default_out_dir(dataset: Dataset) -> Path:
@@ -270,6 +296,7 @@ def run_benchmark(config: RunConfig) -> RunOutcome:
         raise RunError("--limit must be at least 1")
     if config.target_bpp and any(t <= 0 for t in config.target_bpp):
         raise RunError("--target-bpp values must be positive")
+    metrics = check_metrics(config.metrics)
     codecs = make_codecs(config)
     dataset = resolve_dataset(config.dataset, download=config.download, progress=config.progress)
     dataset = dataset.limit(config.limit)
@@ -277,13 +304,13 @@ def run_benchmark(config: RunConfig) -> RunOutcome:
     return run_planned(dataset, codecs, run_dir, jobs=config.jobs, resume=config.resume,
                        repeats=config.repeats, target_bpp=config.target_bpp, scheduler=config.scheduler,
                        progress=config.progress, command=config.command, limit=config.limit,
-                       visual_bpp=config.visual_bpp)
+                       visual_bpp=config.visual_bpp, metrics=metrics)
 
 
 def run_planned(dataset: Dataset, codecs, run_dir: Path, *, jobs: int | None = None, resume: bool = False,
                 repeats: int = 1, target_bpp: Sequence[float] | None = None, scheduler: str | None = None,
                 progress: bool = True, command: list[str] | None = None, limit: int | None = None,
-                visual_bpp: float | None = None) -> RunOutcome:
+                visual_bpp: float | None = None, metrics: Sequence[str] = DEFAULT_METRICS) -> RunOutcome:
     """Run ``codecs`` (from :func:`make_codecs`) over ``dataset`` into ``run_dir``.
 
     ``visual_bpp``: after the jobs, store the crops of the report's visual comparison at this bpp
@@ -300,13 +327,15 @@ def run_planned(dataset: Dataset, codecs, run_dir: Path, *, jobs: int | None = N
     with RunDirLock(run_dir, command if command is not None else list(sys.argv)):
         return _run_locked(dataset, codecs, run_dir, jobs=jobs, resume=resume, repeats=repeats,
                            target_bpp=target_bpp, scheduler=scheduler, progress=progress, command=command,
-                           limit=limit, visual_bpp=visual_bpp)
+                           limit=limit, visual_bpp=visual_bpp, metrics=tuple(metrics))
 
 
 def _run_locked(dataset: Dataset, codecs, run_dir: Path, *, jobs: int | None, resume: bool, repeats: int,
                 target_bpp: Sequence[float] | None, scheduler: str | None, progress: bool,
-                command: list[str] | None, limit: int | None, visual_bpp: float | None) -> RunOutcome:
+                command: list[str] | None, limit: int | None, visual_bpp: float | None,
+                metrics: tuple[str, ...] = DEFAULT_METRICS) -> RunOutcome:
     results_path = run_dir / RESULTS_FILE
+    columns = result_columns(metrics)
     done_keys: set = set()
     if resume:
         # Checked again under the lock: another run may have changed the folder meanwhile.
@@ -314,6 +343,10 @@ def _run_locked(dataset: Dataset, codecs, run_dir: Path, *, jobs: int | None, re
             raise RunError(f"--resume: no {RESULTS_FILE} in {run_dir} to resume")
         if not is_run_dir(run_dir):
             raise RunError(f"--resume: {run_dir} is not an elicbench run directory ({RESULTS_FILE} is not ours)")
+        missing = [c for c in columns if c not in (header_of(results_path) or columns)]
+        if missing:
+            raise RunError(f"--resume: {RESULTS_FILE} in {run_dir} has no column(s) {', '.join(missing)}; resume "
+                           "with the --metrics the run started with, or run the new metrics into a new --out")
         # Failed and incomplete rows (fewer fields than the header, no bpp) are re-run, never duplicated.
         kept = [r for r in read_rows(results_path) if is_done_row(r)]
         rewrite_rows(results_path, kept)
@@ -323,7 +356,7 @@ def _run_locked(dataset: Dataset, codecs, run_dir: Path, *, jobs: int | None, re
 
     workers = jobs or os.cpu_count() or 1
     threads = max(1, (os.cpu_count() or 1) // workers) if not scheduler else 1
-    all_jobs = plan_jobs(dataset, codecs, repeats, threads, target_bpp)
+    all_jobs = plan_jobs(dataset, codecs, repeats, threads, target_bpp, metrics)
     todo = [j for j in all_jobs if j.key not in done_keys]
 
     manifest_path = run_dir / MANIFEST_FILE
@@ -343,6 +376,7 @@ def _run_locked(dataset: Dataset, codecs, run_dir: Path, *, jobs: int | None, re
                                       if codec.quality_info(q)}}
         for spec, codec, qualities in codecs
     }
+    manifest["metrics"] = metrics_manifest(metrics)
     write_manifest(manifest_path, manifest)
 
     failures: list[dict[str, Any]] = []
@@ -350,7 +384,7 @@ def _run_locked(dataset: Dataset, codecs, run_dir: Path, *, jobs: int | None, re
     interrupted = False
     t0 = time.monotonic()
     bar = _progress(len(todo), progress, dataset.name)
-    with ResultsWriter(results_path) as writer:
+    with ResultsWriter(results_path, columns=columns) as writer:
         def on_row(row: dict[str, Any]) -> None:
             nonlocal completed
             writer.write(row)

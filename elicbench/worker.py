@@ -8,7 +8,6 @@ shape before timing it.
 from __future__ import annotations
 
 import importlib
-import math
 import os
 import statistics
 import time
@@ -87,8 +86,14 @@ def _timed(fn, *args, repeats: int):
     return statistics.median(times), out
 
 
-def code_image(codec, image, quality: float, repeats: int = 1, warm: bool = True) -> dict[str, Any]:
-    """Encode + decode one image at one quality and measure it. The core of every job.
+_metric_instances: dict[str, Any] = {}
+
+
+def code_image(codec, image, quality: float, repeats: int = 1, warm: bool = True,
+               metric_names: tuple[str, ...] = metrics.DEFAULT_METRICS) -> dict[str, Any]:
+    """Encode + decode one image at one quality and measure it with ``metric_names`` (registered
+    metrics; a metric undefined for the image, e.g. MS-SSIM below 161 pixels, is NaN and a note).
+    The core of every job.
 
     The first call of a codec on an image shape in a process is a warm-up (library loading,
     graph tracing) and is not timed.
@@ -107,22 +112,20 @@ def code_image(codec, image, quality: float, repeats: int = 1, warm: bool = True
     row: dict[str, Any] = {
         "width": w, "height": h, "quality": quality, "bytes": len(data),
         "bpp": metrics.bits_per_pixel(len(data), w, h),
-        "psnr": metrics.psnr(image, decoded), "psnr_y": metrics.psnr_y(image, decoded),
         "encode_s": encode_s, "decode_s": decode_s, "repeats": repeats,
     }
-    try:
-        row["ms_ssim"] = metrics.ms_ssim(image, decoded)
-        row["ms_ssim_db"] = metrics.ms_ssim_db(row["ms_ssim"])
-    except metrics.MetricUndefined as exc:
-        row["ms_ssim"] = row["ms_ssim_db"] = math.nan
-        row["note"] = f"ms_ssim: {exc}"
+    values, notes = metrics.measure(image, decoded, metric_names, _metric_instances)
+    row.update(values)
+    if notes:
+        row["note"] = "; ".join(notes)
     return row
 
 
-def match_rate(codec: Codec, image, target_bpp: float, repeats: int = 1) -> dict[str, Any]:
+def match_rate(codec: Codec, image, target_bpp: float, repeats: int = 1,
+               metric_names: tuple[str, ...] = metrics.DEFAULT_METRICS) -> dict[str, Any]:
     """Search the quality for ``target_bpp``, then code and measure the image there."""
     quality, tried = search_quality(codec, image, target_bpp)
-    row = code_image(codec, image, quality, repeats)
+    row = code_image(codec, image, quality, repeats, metric_names=metric_names)
     row["note"] = (row.get("note", "") + "; " if row.get("note") else "") + (
         f"rate-matched: quality {format_quality(quality)} after {len(tried)} trial encodes"
     )
@@ -144,9 +147,9 @@ def run_job(job: Job) -> dict[str, Any]:
         row["converted"] = converted
         row["height"], row["width"] = image.shape[:2]
         if job.target_bpp is None:
-            row.update(code_image(codec, image, job.quality, job.repeats))
+            row.update(code_image(codec, image, job.quality, job.repeats, metric_names=job.metrics))
         else:
-            row.update(match_rate(codec, image, job.target_bpp, job.repeats))
+            row.update(match_rate(codec, image, job.target_bpp, job.repeats, metric_names=job.metrics))
     except Exception as exc:  # the run goes on; the row says what broke
         row["error"] = _describe_error(exc, job)
     return row

@@ -121,6 +121,21 @@ def test_moves_say_which_way_and_only_worse_ones_are_regressions():
     assert [(r["image"], r["verdict"]) for r in rows] == [("b", "regressed"), ("a", "changed")]
 
 
+def test_other_measured_metrics_are_compared_each_in_its_own_direction():
+    import pandas as pd
+
+    base = pd.DataFrame([{"image": "a", "codec": "x", "quality": 1, "bytes": 1000, "psnr": 30.0, "ms_ssim": 0.95,
+                          "ssimulacra2": 60.0, "ciede2000": 2.0, "error": ""}])
+    tol = Tolerances()
+    assert compare(base, base.assign(ssimulacra2=60.0005, ciede2000=2.00005), {"x": True}, tol) == []
+    [row] = compare(base, base.assign(ciede2000=2.5), {"x": True}, tol)        # lower is better: up is worse
+    assert (row["problem"], row["verdict"]) == ("CIEDE2000 ΔE +0.5 (worse)", "regressed")
+    [row] = compare(base, base.assign(ciede2000=1.5, ssimulacra2=61.0), {"x": True}, tol)
+    assert (row["problem"], row["verdict"]) == ("CIEDE2000 ΔE -0.5 (better); SSIMULACRA2 +1 (better)", "changed")
+    [row] = compare(base, base.assign(ssimulacra2=float("nan")), {"x": True}, tol)
+    assert row["problem"] == "SSIMULACRA2 missing (was 60)" and row["verdict"] == "regressed"
+
+
 def test_a_curve_that_needs_fewer_bits_is_a_change_not_a_regression():
     import pandas as pd
 

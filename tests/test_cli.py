@@ -78,3 +78,21 @@ def test_help_explains_every_run_option():
     for opt in ("--qualities", "--option", "--limit", "--out", "--jobs", "--resume", "--repeats",
                 "--target-bpp", "--scheduler", "--elic-models"):
         assert opt in res.stdout
+
+
+def test_unknown_metric_is_usage_error_naming_the_known_ones(capsys, tmp_path):
+    code, _, err = _run(capsys, "run", "--dataset", "kodak", "--codecs", "jpeg", "--metrics", "psnr,ssimulacra",
+                        "--out", str(tmp_path / "r"))
+    assert code == 2
+    assert "unknown metric 'ssimulacra'" in err and "ssimulacra2" in err and "ciede2000" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_list_shows_metrics_and_the_jpegli_codec(capsys):
+    code, out, _ = _run(capsys, "list")
+    assert code == 0
+    metrics = out[out.index("Metrics"):out.index("Datasets:")]
+    for name in ("psnr*", "ms_ssim*", "ssimulacra2", "psnr_hvs_m", "ciede2000", "flip"):
+        assert name in metrics
+    assert "lower" in metrics and "ms_ssim_db" in metrics and "scikit-image" in metrics
+    assert "jpegli" in out[:out.index("Metrics")]

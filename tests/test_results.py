@@ -56,3 +56,36 @@ def test_files_that_are_not_results_tables(tmp_path):
     binary.write_bytes(b"\xff\xfe\x00image")
     with pytest.raises(ResultsFileError):
         load_results(binary)
+
+
+def test_extra_metric_columns_are_written_read_and_summarised(tmp_path):
+    from elicbench.results import rd_points, result_columns
+
+    columns = result_columns(["psnr", "ms_ssim", "ssimulacra2", "ciede2000"])
+    assert columns[:columns.index("ms_ssim_db") + 1] == RESULT_COLUMNS[:RESULT_COLUMNS.index("ms_ssim_db") + 1]
+    assert columns[columns.index("ms_ssim_db") + 1:][:2] == ["ciede2000", "ssimulacra2"] or \
+        set(columns) - set(RESULT_COLUMNS) == {"ssimulacra2", "ciede2000"}
+    rows = [{**ROW, "ssimulacra2": 60.0, "ciede2000": 2.0},
+            {**ROW, "image": "kodim02", "psnr": math.inf, "ssimulacra2": 80.0, "ciede2000": 1.0}]
+    path = tmp_path / "results.csv"
+    with ResultsWriter(path, columns=columns) as w:
+        for row in rows:
+            w.write(row)
+    df = load_results(path)
+    assert set(df.columns) == set(columns) and df["ssimulacra2"].tolist() == [60.0, 80.0]
+    summary = summarize(df)
+    assert summary.loc[0, "ssimulacra2"] == 70.0 and summary.loc[0, "ciede2000"] == 1.5
+    assert summary.loc[0, "psnr"] == 34.5 and summary.loc[0, "n_psnr_inf"] == 1   # the lossless rule holds
+    points = rd_points(df, ["codec"], ["psnr_pooled", "ms_ssim_db", "ssimulacra2"])
+    assert points.loc["jpeg", "n_images"] == 2 and points.loc["jpeg", "ssimulacra2"] == 70.0
+    assert points.loc["jpeg", "ms_ssim_db"] == pytest.approx(-10 * math.log10(1 - 0.987))
+    # pooled PSNR keeps the lossless image (MSE 0): 3 dB above the lossy one's 34.5 dB
+    assert points.loc["jpeg", "psnr_pooled"] == pytest.approx(34.5 + 10 * math.log10(2))
+
+
+def test_the_committed_baseline_summarises_to_its_summary_csv():
+    from pathlib import Path
+
+    baseline = Path(__file__).resolve().parents[1] / "reports" / "baseline"
+    text = summarize(load_results(baseline / "results.csv")).to_csv(index=False)
+    assert text == (baseline / "summary.csv").read_text()

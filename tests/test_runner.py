@@ -120,3 +120,67 @@ def test_a_short_row_is_not_done_on_resume(tmp_path):
     rows = read_rows(path)
     assert len(rows) == 2 and sorted(r["quality"] for r in rows) == ["30", "60"]
     assert all(r["bpp"] and r["error"] == "" for r in rows)
+
+
+# ---- --metrics: a run measuring more than today's columns, reported, plotted and checked ----------
+MORE_METRICS = ["psnr", "ms_ssim", "ssimulacra2", "psnr_hvs_m", "ciede2000"]
+
+
+@pytest.fixture(scope="module")
+def metrics_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("metrics") / "run"
+    outcome = run_benchmark(RunConfig(dataset=BENCH_DATASET, codecs=["jpeg", "jpegli"], limit=2, jobs=2,
+                                      qualities={"jpeg": [10, 30, 60, 90], "jpegli": [10, 30, 60, 90]},
+                                      metrics=MORE_METRICS, out=out, progress=False, visual_bpp=None))
+    assert outcome.ok
+    return outcome.run_dir
+
+
+def test_run_with_metrics_writes_their_columns_and_versions(metrics_run):
+    df = load_results(metrics_run / "results.csv")
+    header = (metrics_run / "results.csv").read_text().splitlines()[0].split(",")
+    assert header[:header.index("ms_ssim_db") + 1] == RESULT_COLUMNS[:RESULT_COLUMNS.index("ms_ssim_db") + 1]
+    assert {"ssimulacra2", "psnr_hvs_m", "ciede2000"} <= set(header)
+    assert df["psnr_y"].isna().all()                         # not asked for: empty, the column stays
+    assert (df["ssimulacra2"] < 100).all() and (df["ciede2000"] > 0).all()   # SSIMULACRA2 goes below 0 at q10
+    by_q = df.groupby("quality")[["ssimulacra2", "ciede2000", "psnr_hvs_m"]].mean()
+    assert by_q["ssimulacra2"].is_monotonic_increasing and by_q["ciede2000"].is_monotonic_decreasing
+    summary = pd.read_csv(metrics_run / "summary.csv")
+    assert {"ssimulacra2", "psnr_hvs_m", "ciede2000"} <= set(summary.columns)
+    m = json.loads((metrics_run / "manifest.json").read_text())
+    assert list(m["metrics"]) == MORE_METRICS
+    assert m["metrics"]["ciede2000"]["library"] == "scikit-image" and m["metrics"]["ciede2000"]["version"]
+    assert m["metrics"]["ciede2000"]["higher_is_better"] is False
+    assert m["metrics"]["ms_ssim"]["shown_as"] == "ms_ssim_db"
+
+
+def test_resume_with_other_metrics_is_refused(metrics_run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(metrics_run, copy)
+    with pytest.raises(RunError, match="flip"):
+        run_benchmark(RunConfig(dataset=BENCH_DATASET, codecs=["jpeg"], limit=2, qualities={"jpeg": [10]},
+                                metrics=["psnr", "flip"], out=copy, resume=True, progress=False, visual_bpp=None))
+
+
+def test_report_and_plot_on_any_measured_metric(metrics_run, tmp_path, capsys):
+    from elicbench.cli import main
+
+    assert main(["report", str(metrics_run), "--metric", "ssimulacra2", "--anchor", "jpeg", "--no-visual",
+                 "--out", str(tmp_path / "s2")]) == 0
+    out = capsys.readouterr().out
+    assert "BD-SSIMULACRA2" in out and "jpegli" in out
+    bd = pd.read_csv(tmp_path / "s2" / "bdrate.csv").set_index("codec")
+    assert bd.loc["jpegli", "metric"] == "ssimulacra2" and np.isfinite(bd.loc["jpegli", "bd_rate_pct"])
+    for metric in ("ciede2000", "psnr_hvs_m"):   # CIEDE2000: lower is better (tests/analysis/test_bdrate.py)
+        assert main(["report", str(metrics_run), "--metric", metric, "--anchor", "jpeg", "--no-visual",
+                     "--out", str(tmp_path / metric)]) == 0
+        bd = pd.read_csv(tmp_path / metric / "bdrate.csv").set_index("codec")
+        assert np.isfinite(bd.loc["jpegli", "bd_rate_pct"]), metric
+    assert "not monotonic" not in capsys.readouterr().out   # CIEDE2000 falls with bpp, as it should
+    assert main(["report", str(metrics_run), "--metric", "ssim", "--no-visual", "--out", str(tmp_path / "x")]) == 2
+    assert "ssimulacra2" in capsys.readouterr().err
+    assert main(["plot", str(metrics_run), "--out", str(tmp_path / "plots")]) == 0
+    names = {p.name for p in (tmp_path / "plots").iterdir()}
+    assert {f"{BENCH_DATASET}_rd_{m}.png" for m in ("psnr", "ms_ssim_db", "ssimulacra2", "ciede2000", "psnr_hvs_m")} <= names

@@ -95,11 +95,24 @@ def check_method(method: str) -> str:
     return method
 
 
+def _axis_of(curve: Curve):
+    from ..metrics import get_axis
+
+    try:
+        return get_axis(curve.metric)
+    except KeyError:   # a hand-made curve with a metric nobody registered: treat as higher-is-better, no unit
+        return None
+
+
 def _monotonic_warning(curve: Curve, base: str) -> str | None:
+    """A curve should get better with bpp: quality rise, or fall for a lower-is-better metric (CIEDE2000)."""
     order = np.argsort(curve.bpp, kind="stable")
-    q = curve.quality[order]
+    axis = _axis_of(curve)
+    sign = 1.0 if axis is None or axis.higher_is_better else -1.0
+    q = sign * curve.quality[order]
     if len(q) > 1 and np.any(np.diff(q) <= 0):
-        return (f"{curve.label}: quality does not rise strictly with bpp (not monotonic); "
+        verb = "rise" if sign > 0 else "fall"
+        return (f"{curve.label}: quality does not {verb} strictly with bpp (not monotonic); "
                 f"points sorted by {base}, points with equal {base} averaged")
     return None
 
@@ -174,7 +187,9 @@ def _bd_delta(anchor: Curve, test: Curve, method: str, kind: str, min_overlap: f
 
     (xa, ya), (xt, yt) = prepared
     lo, hi = max(xa[0], xt[0]), min(xa[-1], xt[-1])
-    shown = (lambda v: f"{v:.2f} dB") if kind == "rate" else (lambda v: f"{10 ** v:.3f} bpp")
+    axis = _axis_of(anchor)
+    unit = " dB" if axis is None else (f" {axis.unit}" if axis.unit else "")
+    shown = (lambda v: f"{v:.2f}{unit}") if kind == "rate" else (lambda v: f"{10 ** v:.3f} bpp")
     if not hi > lo:
         return _Delta(math.nan, nan2, warnings,
                       f"curves do not overlap in {base_name}: {anchor.label} spans {shown(xa[0])}..{shown(xa[-1])}, "

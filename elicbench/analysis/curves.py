@@ -1,9 +1,11 @@
 """Rate-distortion curves from a results table.
 
 A curve point is one rate setting of a codec: a quality value, or a target bpp for rate-matched
-runs (where the quality differs per image). A point's bpp and metric are means over images
-(CompressAI's convention, the one the published curves use), except MS-SSIM in dB, which is
-``-10*log10(1 - mean MS-SSIM)`` as in ``summary.csv`` and the published figures.
+runs (where the quality differs per image). A point's bpp and metric value come from
+``results.rd_points``, the one aggregation summary.csv, the report and check share: means over images
+(CompressAI's convention, the one the published curves use), except where the metric's axis says
+otherwise (``elicbench.metrics``: MS-SSIM in dB is ``-10*log10(1 - mean MS-SSIM)`` as in the published
+figures; ``psnr_pooled`` pools the MSE). Any axis of a registered metric can be a curve's metric.
 
 Which images count: a row is *usable* when it has no error and a finite, positive bpp and a
 value for the metric. An image enters a codec's curve only if it is usable at *every* rate point of
@@ -35,18 +37,8 @@ from typing import Iterable
 
 import numpy as np
 
-#: Metric column -> axis label. ``ms_ssim_db`` is derived from ``ms_ssim``.
-METRICS: dict[str, str] = {
-    "psnr": "PSNR (RGB) [dB]",
-    "psnr_y": "PSNR (Y) [dB]",
-    "ms_ssim_db": "MS-SSIM [dB]",
-    "ms_ssim": "MS-SSIM",
-    "psnr_pooled": "PSNR (RGB) of the pooled MSE [dB]",
-    "psnr_y_pooled": "PSNR (Y) of the pooled MSE [dB]",
-}
-#: Metrics aggregated from finite per-image values (lossless rows count) -> the results column read.
-POOLED: dict[str, str] = {"psnr_pooled": "psnr", "psnr_y_pooled": "psnr_y", "ms_ssim_db": "ms_ssim"}
-
+from ..metrics import POOLED_MSE, get_axis
+from ..results import rd_points
 
 @dataclass
 class Curve:
@@ -84,14 +76,20 @@ class Curve:
 
 
 def check_metric(metric: str) -> str:
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
+    """``metric`` when it is an axis of a registered metric (``elicbench.metrics.axes``: psnr,
+    ms_ssim_db, psnr_pooled, ssimulacra2, ...); UnknownNameError (exit 2) listing them otherwise."""
+    get_axis(metric)
     return metric
 
 
-def _ms_ssim_db(ms_ssim):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return -10.0 * np.log10(1.0 - np.asarray(ms_ssim, dtype=float))
+def axis_label(metric: str) -> str:
+    """The axis label of ``metric`` with its unit, e.g. 'MS-SSIM [dB]'."""
+    return get_axis(metric).label
+
+
+def direction_note(metric: str) -> str:
+    """' (lower is better; BD-quality < 0 is better)' for a lower-is-better metric, else ''."""
+    return "" if get_axis(metric).higher_is_better else " (lower is better; a negative BD-quality is better)"
 
 
 def _point_keys(df) -> "pandas.Series":
@@ -115,17 +113,11 @@ def _prepared(results_df, metric: str):
         raise ValueError(f"results hold several datasets ({names}); select one before computing curves")
     df = results_df.copy()
     df["_point"] = _point_keys(df)
-    source_col = POOLED.get(metric, metric)
-    value = df[source_col].astype(float) if source_col in df else _nan_series(df)
-    if metric in ("psnr_pooled", "psnr_y_pooled"):
-        df["_value"] = value                       # per-image PSNR; pooled through the MSE
-        has_value = value.notna()                  # inf (lossless) is a value: MSE 0
-    elif metric == "ms_ssim_db":
-        df["_value"] = value                       # per-image MS-SSIM; the point is dB of the mean
-        has_value = np.isfinite(value)
-    else:
-        df["_value"] = value
-        has_value = np.isfinite(value)
+    axis = get_axis(metric)
+    value = df[axis.column].astype(float) if axis.column in df else _nan_series(df)
+    df["_value"] = value
+    # A pooled PSNR counts a lossless image (inf dB is MSE 0); every other axis needs a finite value.
+    has_value = value.notna() if axis.rule == POOLED_MSE else np.isfinite(value)
     error = df["error"].fillna("").astype(str) if "error" in df else _nan_series(df).fillna("")
     bpp = df["bpp"].astype(float)
     rate_ok = (error == "") & np.isfinite(bpp) & (bpp > 0)
@@ -152,43 +144,23 @@ def complete_images(results_df, metric: str = "psnr") -> dict[str, set[str]]:
     return out
 
 
-def _aggregate(points, metric: str):
-    """The metric's value per rate point (a pandas GroupBy of usable rows by ``_point``)."""
-    if metric == "ms_ssim_db":
-        mean = points["_value"].mean()
-        return mean.__class__(_ms_ssim_db(mean), index=mean.index)
-    if metric in ("psnr_pooled", "psnr_y_pooled"):
-        from ..metrics.mse import pooled_psnr
-
-        def pooled(rows) -> float:
-            pixels = None
-            if "width" in rows and "height" in rows:
-                pixels = rows["width"].to_numpy(float) * rows["height"].to_numpy(float)
-            return pooled_psnr(rows["_value"].to_numpy(float), pixels)
-
-        return points[["_value"] + [c for c in ("width", "height") if c in points.obj]].apply(pooled)
-    return points["_value"].mean()
-
-
 def _curve_from_rows(label: str, rows, metric: str, source: str, images: tuple[str, ...], excluded: tuple[str, ...],
                      why_excluded: dict[str, str] | None = None) -> Curve:
-    points = rows.groupby("_point", sort=False)
-    bpp = points["bpp"].mean()
-    quality = np.asarray(_aggregate(points, metric).reindex(bpp.index), dtype=float)
-    encode = points["encode_s"].mean() if "encode_s" in rows else bpp * np.nan
-    decode = points["decode_s"].mean() if "decode_s" in rows else bpp * np.nan
+    points = rd_points(rows, ["_point"], [metric])   # the one aggregation (results.rd_points)
+    bpp = points["bpp"].to_numpy(float)
+    quality = points[metric].to_numpy(float)
     finite = np.isfinite(quality)   # a pooled point is infinite only when every image is lossless there
-    knobs = np.asarray(bpp.index)
-    order = [i for i in np.argsort(bpp.to_numpy(), kind="stable") if finite[i]]
+    knobs = np.asarray(points.index)
+    order = [i for i in np.argsort(bpp, kind="stable") if finite[i]]
     return Curve(
         label=label,
-        bpp=bpp.to_numpy()[order],
+        bpp=bpp[order],
         quality=quality[order],
         source=source,
         metric=metric,
         knobs=tuple(knobs[order]),
-        encode_s=np.asarray(encode, dtype=float)[order],
-        decode_s=np.asarray(decode, dtype=float)[order],
+        encode_s=points["encode_s"].to_numpy(float)[order],
+        decode_s=points["decode_s"].to_numpy(float)[order],
         images=images,
         excluded=excluded,
         why_excluded=dict(why_excluded or {}),
@@ -265,7 +237,7 @@ def left_out(results_df, metric: str = "psnr") -> dict[str, dict[str, str]]:
 
 
 def _metric_name(metric: str) -> str:
-    return METRICS[metric].split(" [")[0]
+    return get_axis(metric).short_label
 
 
 def _some(names: Iterable[str], reasons: dict[str, str], n: int = 3) -> str:

@@ -17,6 +17,7 @@ from importlib import resources
 
 import numpy as np
 
+from ..metrics import get_metric
 from .curves import Curve, check_metric
 from ..errors import UserError
 
@@ -53,7 +54,8 @@ class RefCurve:
 
     @property
     def ms_ssim_db(self) -> np.ndarray:
-        return -10.0 * np.log10(1.0 - self.ms_ssim)
+        shown = get_metric("ms_ssim").display[3]   # the metric's own display transform (dB)
+        return np.array([shown(float(v)) for v in self.ms_ssim])
 
     @property
     def label(self) -> str:

@@ -9,7 +9,7 @@ codec, which imports TensorFlow only when a model is used). Third-party codecs r
 from __future__ import annotations
 
 from ..registry import UnknownNameError
-from . import elic, pillow  # noqa: F401  (register the built-in codecs)
+from . import elic, jpegli, pillow  # noqa: F401  (register the built-in codecs)
 from .base import (
     Availability,
     BadCodecInput,

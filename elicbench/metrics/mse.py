@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from .catalog import Metric, register_metric
 from .common import check_pair
 
 PEAK = 255.0
@@ -98,3 +99,29 @@ def psnr_y(ref: np.ndarray, dist: np.ndarray) -> float:
         raise ValueError(f"psnr_y needs RGB images of shape (H, W, 3), got {diff.shape}")
     dy = diff @ _LUMA_WEIGHTS
     return psnr_from_mse(float(np.vdot(dy, dy)) / dy.size)
+
+
+# ---- registered metrics --------------------------------------------------------------------------
+@register_metric("psnr")
+class Psnr(Metric):
+    label = "PSNR (RGB)"
+    unit = "dB"
+    reference = "10 log10(255^2 / MSE), MSE over R, G and B"
+    pooled = staticmethod(pooled_psnr)
+    check_tolerance = 0.01
+
+    def compute(self, ref, dist):
+        return psnr(ref, dist)
+
+
+@register_metric("psnr_y")
+class PsnrY(Metric):
+    label = "PSNR (Y)"
+    unit = "dB"
+    reference = "PSNR of BT.601 studio-range luma (MATLAB rgb2ycbcr)"
+    pooled = staticmethod(pooled_psnr)
+    plotted = False   # a column of every run, but not one of the default plots (as before)
+    check_tolerance = 0.01
+
+    def compute(self, ref, dist):
+        return psnr_y(ref, dist)

@@ -28,6 +28,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .catalog import Metric, register_metric
 from .common import MetricUndefined, check_pair
 
 WEIGHTS = np.array([0.0448, 0.2856, 0.3001, 0.2363, 0.1333])
@@ -78,10 +79,7 @@ def ms_ssim(ref: np.ndarray, dist: np.ndarray) -> float:
     ref, dist = check_pair(ref, dist)
     h, w = ref.shape[:2]
     if min(h, w) < MIN_SIDE:
-        raise MetricUndefined(
-            f"MS-SSIM needs at least {MIN_SIDE}x{MIN_SIDE} pixels ({len(WEIGHTS)} scales, "
-            f"{WINDOW}-px window); image is {w}x{h}"
-        )
+        raise MetricUndefined(_too_small(w, h))
     if np.array_equal(ref, dist):
         return 1.0   # exactly; the float32 arithmetic below would give 1 +- 1e-8
     # The first scale reads the input directly (strided channel views, converted strip by strip);
@@ -99,6 +97,11 @@ def ms_ssim(ref: np.ndarray, dist: np.ndarray) -> float:
     per_channel = np.prod(per_scale ** WEIGHTS[:, None], axis=0)
     # float32 rounding can lift a near-identical pair a hair above 1; MS-SSIM is at most 1.
     return min(float(per_channel.mean()), 1.0)
+
+
+def _too_small(width: int, height: int) -> str:
+    return (f"MS-SSIM needs at least {MIN_SIDE}x{MIN_SIDE} pixels ({len(WEIGHTS)} scales, "
+            f"{WINDOW}-px window); image is {width}x{height}")
 
 
 def ms_ssim_db(value: float) -> float:
@@ -193,3 +196,21 @@ def _mean_ssim_terms(x: np.ndarray, y: np.ndarray, with_luminance: bool) -> floa
             cs *= mu_xy
         total += float(cs.sum(dtype=np.float64))
     return total / (out_h * out_w)
+
+
+# ---- registered metric ---------------------------------------------------------------------------
+@register_metric("ms_ssim")
+class MsSsim(Metric):
+    label = "MS-SSIM"
+    unit = ""
+    min_side = MIN_SIDE
+    reference = "tf.image.ssim_multiscale (Wang et al. 2003), mean over R, G, B"
+    # Shown, plotted and compared in dB, as published curves are.
+    display = ("ms_ssim_db", "MS-SSIM", "dB", ms_ssim_db)
+    check_tolerance = 1e-4
+
+    def compute(self, ref, dist):
+        return ms_ssim(ref, dist)
+
+    def too_small(self, width, height):
+        return _too_small(width, height)

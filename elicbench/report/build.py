@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..analysis.bdrate import check_method
-from ..analysis.curves import METRICS, check_metric
+from ..analysis.curves import axis_label, check_metric, direction_note
 from ..analysis.reference import REF_PREFIX, check_reference_names, reference_curve, reference_datasets
 from ..analysis.runs import DEMO_NOTE, Run, combined_results, is_demo_name
 from .html import DatasetSection, Figure, images_text, render_page, row_notes
@@ -45,7 +45,7 @@ def build_report(runs: Sequence[Run], *, anchor: str | None = None, metric: str 
     """BD-rate / BD-quality of every codec against ``anchor``, per dataset, over all ``runs``.
 
     ``anchor``: a codec label of the runs or a published curve ``ref:NAME``; default 'jpeg' when a
-    dataset has it, else its first codec. ``metric``: 'psnr' or 'ms_ssim_db' (also 'psnr_y').
+    dataset has it, else its first codec. ``metric``: any axis of a registered metric ('psnr', 'ms_ssim_db', 'psnr_pooled', 'ssimulacra2', ...).
     ``method``: 'pchip', 'akima' or 'cubic'. ``with_ref``: published curves to add as rows and to
     the plots. Writes bdrate.csv, report.md and report.html (plus visual_<dataset>.png) into
     ``out_dir`` (default: the first run's directory). ``visual_bpp``: target bpp of the visual
@@ -108,7 +108,7 @@ def build_report(runs: Sequence[Run], *, anchor: str | None = None, metric: str 
     anchors = sorted({r.anchor for r in all_rows})
     intro = [
         f"Runs: {', '.join(str(r.path) for r in runs)}",
-        f"Anchor: {', '.join(anchors) or '-'}; quality metric: {METRICS[metric]}; BD method: {method}. "
+        f"Anchor: {', '.join(anchors) or '-'}; quality metric: {axis_label(metric)}{direction_note(metric)}; BD method: {method}. "
         f"BD-rate < 0: fewer bits than the anchor at equal quality; BD-quality > 0: higher quality at equal rate.",
         "Per-image BD-rate: each image's own curves; mean over images with a 95 % percentile-bootstrap CI "
         "(2000 resamples over images, seed 0).",
@@ -173,4 +173,11 @@ def _figures(part, dataset: str, with_ref: Sequence[str], anchor: str | None, no
         pywarnings.simplefilter("always")
         figures = dataset_figures(part, dataset, with_ref=refs)
     notes += [str(w.message) for w in caught if str(w.message) not in notes]
-    return [Figure(_FIGURE_TITLES.get(name, name), figure_png_bytes(fig)) for name, fig in figures]
+    return [Figure(_figure_title(name), figure_png_bytes(fig)) for name, fig in figures]
+
+
+def _figure_title(name: str) -> str:
+    """'bpp vs PSNR (RGB)'; for another metric's plot ('rd_ssimulacra2') its axis label."""
+    if name in _FIGURE_TITLES:
+        return _FIGURE_TITLES[name]
+    return f"bpp vs {axis_label(name[3:])}" if name.startswith("rd_") else name

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-import numpy as np
+from ..results import rd_points
 
 COLUMNS = ["dataset", "codec", "target_bpp", "n_images", "bpp", "psnr", "ms_ssim_db", "encode_ms", "decode_ms",
            "n_psnr_inf"]
@@ -24,13 +24,9 @@ def matched_table(results_df):
     ok = results_df[results_df["target_bpp"].notna() & (results_df["error"].fillna("") == "")]
     if ok.empty:
         return None
-    ok = ok.assign(psnr_inf=np.isposinf(ok["psnr"].astype(float)), psnr=ok["psnr"].replace(np.inf, np.nan))
-    g = ok.groupby(["dataset", "codec", "target_bpp"])
-    out = g.agg(n_images=("image", "nunique"), bpp=("bpp", "mean"), psnr=("psnr", "mean"), n_psnr_inf=("psnr_inf", "sum"),
-                ms_ssim=("ms_ssim", "mean"), encode_s=("encode_s", "mean"), decode_s=("decode_s", "mean"))
-    out = out.reset_index()
-    with np.errstate(divide="ignore"):
-        out["ms_ssim_db"] = -10 * np.log10(1 - out["ms_ssim"])
+    # The one aggregation of rows into RD points (results.rd_points): PSNR the mean of finite values
+    # with n_psnr_inf counting the lossless rows left out; MS-SSIM dB of the mean MS-SSIM.
+    out = rd_points(ok, ["dataset", "codec", "target_bpp"], ["psnr", "ms_ssim_db"]).reset_index()
     out["encode_ms"] = 1000 * out["encode_s"]
     out["decode_ms"] = 1000 * out["decode_s"]
     return out[COLUMNS].sort_values(["dataset", "target_bpp", "psnr"], ascending=[True, True, False]) \

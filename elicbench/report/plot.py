@@ -16,7 +16,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.curves import METRICS, Curve, coverage_notes, rd_curves
+from ..analysis.curves import Curve, axis_label, coverage_notes, rd_curves
 from ..analysis.reference import REF_PREFIX, check_reference_names, reference_curve, reference_datasets
 
 # A codec's colour is its own (``Codec.plot_colour``), recorded in the run's manifest and read
@@ -159,7 +159,7 @@ def rd_figure(curves: Sequence[Curve], refs: Sequence[Curve] = (), *, metric: st
         pad = max((hi - lo) * 0.04, 0.1)
         ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlim(0.0, xmax)
-    _style_axes(ax, "bits per pixel (bpp)", METRICS[metric], title)
+    _style_axes(ax, "bits per pixel (bpp)", axis_label(metric), title)
     _legend(fig, ax)
     if footnote:
         # supxlabel takes part in the constrained layout, so the note never overlaps the axis label.
@@ -282,6 +282,20 @@ def recorded_colours(results_df) -> dict[str, str]:
     return {str(c): str(v) for c, v in pairs.itertuples(index=False) if v}
 
 
+def plotted_axes(results_df) -> list[str]:
+    """The RD plots of a results table: psnr and ms_ssim_db (as always), then the display axis of
+    every other plotted metric the run measured (e.g. ssimulacra2, ciede2000)."""
+    from ..metrics import get_metric
+    from ..results import metric_columns
+
+    out = ["psnr", "ms_ssim_db"]
+    for name in metric_columns(results_df):
+        cls = get_metric(name)
+        if cls.plotted and cls.display_axis() not in out:
+            out.append(cls.display_axis())
+    return out
+
+
 def dataset_figures(results_df, dataset: str, *, with_ref: Sequence[str] = ()):
     """(name, figure) pairs for one dataset's results: rd_psnr, rd_ms_ssim_db, time_encode, time_decode."""
     title_name = slug(dataset)
@@ -292,16 +306,17 @@ def dataset_figures(results_df, dataset: str, *, with_ref: Sequence[str] = ()):
     colours = recorded_colours(results_df)
     psnr_curves: dict[str, Curve] = {}
     psnr_notes: list[str] = []
-    for metric in ("psnr", "ms_ssim_db"):
+    for metric in plotted_axes(results_df):
         curves = rd_curves(results_df, metric)
         notes = coverage_notes(results_df, metric)   # what is not drawn, and why (README, "Lossless rows")
         for note in notes:
             warnings.warn(note, stacklevel=2)
         if metric == "psnr":
             psnr_curves, psnr_notes = curves, notes
-        refs = reference_for(dataset, with_ref, metric)
+        # Published curves give PSNR and MS-SSIM only.
+        refs = reference_for(dataset, with_ref, metric) if metric in ("psnr", "ms_ssim_db") else []
         count = _n_images_text(list(curves.values()))
-        title = f"{title_name}: {METRICS[metric].split(' [')[0]} vs rate" + (f" ({count})" if count else "")
+        title = f"{title_name}: {axis_label(metric).split(' [')[0]} vs rate" + (f" ({count})" if count else "")
         out.append((f"rd_{metric}", _footnote(rd_figure(list(curves.values()), refs, metric=metric, title=title,
                                                              colours=colours, footnote=reference_footnote(dataset, with_ref)),
                                               notes)))

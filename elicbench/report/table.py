@@ -25,6 +25,25 @@ BD_QUALITY_NAMES = {"psnr": "BD-PSNR", "psnr_y": "BD-PSNR-Y", "ms_ssim_db": "BD-
                     "psnr_pooled": "BD-PSNR (pooled)", "psnr_y_pooled": "BD-PSNR-Y (pooled)"}
 _QUALITY_UNITS = {"psnr": "dB", "psnr_y": "dB", "ms_ssim_db": "dB", "ms_ssim": "", "psnr_pooled": "dB",
                   "psnr_y_pooled": "dB"}
+
+
+def bd_quality_name(metric: str) -> str:
+    """The BD-quality column's name for ``metric``: 'BD-PSNR', 'BD-SSIMULACRA2', ..."""
+    if metric in BD_QUALITY_NAMES:
+        return BD_QUALITY_NAMES[metric]
+    from ..metrics import get_axis
+
+    return "BD-" + get_axis(metric).short_label
+
+
+def quality_unit(metric: str) -> str:
+    if metric in _QUALITY_UNITS:
+        return _QUALITY_UNITS[metric]
+    from ..metrics import get_axis
+
+    return get_axis(metric).unit
+
+
 CSV_COLUMNS = [
     "dataset", "codec", "role", "anchor", "metric", "method",
     "bd_rate_pct", "bd_rate_reason", "per_image_bd_rate_pct", "per_image_ci95_lo", "per_image_ci95_hi",
@@ -240,7 +259,7 @@ def fmt_pct(value: float, signed: bool = True) -> str:
 def fmt_quality(value: float, metric: str) -> str:
     if value is None or not math.isfinite(value):
         return "n/a"
-    unit = _QUALITY_UNITS[metric]
+    unit = quality_unit(metric)
     return f"{value:+.3f} {unit}".rstrip() if unit else f"{value:+.4f}"
 
 
@@ -285,7 +304,7 @@ def table_cells(row: BDRow) -> dict[str, str]:
     images = str(row.n_images) if row.n_images else ("published" if row.codec.startswith(REF_PREFIX) else "-")
     return {
         "codec": row.codec, "BD-rate": rate, "per-image BD-rate [95 % CI]": per,
-        BD_QUALITY_NAMES[row.metric]: quality, "bpp range": bpp, "images": images,
+        bd_quality_name(row.metric): quality, "bpp range": bpp, "images": images,
         "encode ms": fmt_ms(record["encode_ms"]), "decode ms": fmt_ms(record["decode_ms"]),
     }
 

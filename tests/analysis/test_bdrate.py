@@ -223,3 +223,21 @@ def test_short_curves_match_bjontegaard_package(method, n_anchor):
         want = bjontegaard.bd_rate(anchor.bpp, anchor.quality, test.bpp, test.quality, method=method,
                                    require_matching_points=False, min_overlap=0)
     assert bd_rate(anchor, test, method).value == pytest.approx(want, abs=0.01)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_lower_is_better_metric(method):
+    """CIEDE2000 falls as bpp rises. BD-rate is the mean log-rate difference at equal quality, so it is
+    the same number as on the negated values of a higher-is-better axis; BD-quality keeps the metric's
+    own sign (negative = test better); no 'not monotonic' warning for a curve falling with bpp."""
+    bpp = [0.25, 0.5, 1.0, 2.0]
+    anchor_q, test_q = np.array([6.0, 4.2, 2.9, 1.8]), np.array([5.1, 3.6, 2.5, 1.6])
+    lower = [Curve(n, np.array(bpp), q, "test", metric="ciede2000") for n, q in (("a", anchor_q), ("t", test_q))]
+    negated = [Curve(n, np.array(bpp), -q, "test", metric="psnr") for n, q in (("a", anchor_q), ("t", test_q))]
+    r = bd_rate(*lower, method)
+    assert r.value == pytest.approx(bd_rate(*negated, method).value) and r.value < 0   # test needs fewer bits
+    assert not [w for w in r.warnings if "monotonic" in w]
+    q = bd_quality(*lower, method)
+    assert q.value == pytest.approx(-bd_quality(*negated, method).value) and q.value < 0
+    rising = bd_rate(Curve("a", np.array(bpp), anchor_q[::-1], "test", metric="ciede2000"), lower[1], method)
+    assert any("does not fall strictly" in w for w in rising.warnings)
