@@ -1,6 +1,6 @@
 """ELIC model configurations (pure Python: importing this never imports TensorFlow).
 
-``full`` is the architecture of ELIC.md §1-3 (the TF2 reference, about 35.6 M parameters).
+``full`` is the architecture of docs/elic-design.md §1-3 (the TF2 reference, about 35.6 M parameters).
 ``tiny`` keeps every structural element (uneven channel groups with full channel context,
 checkerboard spatial context, attention blocks, hyperprior) but is narrow enough to train on
 two CPU cores.

@@ -1,4 +1,4 @@
-"""SCCTX: the space-channel context entropy model of ELIC (ELIC.md §3).
+"""SCCTX: the space-channel context entropy model of ELIC (docs/elic-design.md §3).
 
 For each channel group k (uneven sizes, e.g. 16/16/32/64/192):
 

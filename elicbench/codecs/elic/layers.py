@@ -1,4 +1,4 @@
-"""Building blocks of ELIC (ELIC.md §1, §3): residual bottleneck, simplified attention, and the
+"""Building blocks of ELIC (docs/elic-design.md §1, §3): residual bottleneck, simplified attention, and the
 checkerboard-masked 5x5 convolution of the spatial context.
 
 Classes are defined on first use (see ``_lazy``): ``from .layers import ResidualBottleneck``

@@ -1,5 +1,9 @@
 """The ELIC model: transforms + hyperprior + SCCTX, with training forward and real range coding.
 
+He, Yang, Peng, Ma, Qin, Wang: "ELIC: Efficient Learned Image Compression with Unevenly Grouped
+Space-Channel Contextual Adaptive Coding", CVPR 2022 (arXiv:2203.10886); as implemented here and
+where it follows the TF2 reference: docs/elic-design.md.
+
 ``build_model(config)`` creates a built ``ELICModel`` (variables exist, so checkpoints restore).
 
 Training forward (``model(x, training=True)``, x float32 [B, H, W, 3] in 0..255, H and W multiples
@@ -142,7 +146,7 @@ def _define(tf) -> dict[str, Any]:
                 return
             cfg = self.config
             if tables is None:
-                # Tail estimation of the factorized prior is ~16 s eagerly, ~1 s traced (ELIC.md §9).
+                # Tail estimation of the factorized prior is ~16 s eagerly, ~1 s traced (docs/elic-design.md §9).
                 @tf.function
                 def z_tables():
                     m = tfc.ContinuousBatchedEntropyModel(

@@ -1,4 +1,4 @@
-"""SavedModels with the signature of the public TF2 ELIC (Nikolai10/ELIC, ELIC.md §5).
+"""SavedModels with the signature of the public TF2 ELIC (Nikolai10/ELIC, docs/elic-design.md §5).
 
 That implementation exports two functions:
 

@@ -1,4 +1,4 @@
-"""Analysis/synthesis transforms g_a, g_s and the hyperprior h_a, h_s (ELIC.md §1-2).
+"""Analysis/synthesis transforms g_a, g_s and the hyperprior h_a, h_s (docs/elic-design.md §1-2).
 
 Each builder returns a ``tf.keras.Sequential``. All convolutions use Keras ``same`` padding; the
 hyperprior uses plain Keras convolutions where the reference uses TFC ``SignalConv2D`` (same

@@ -17,7 +17,7 @@ def test_full_preset_has_about_35_6_million_parameters(elic_tf):
     model = build_model(PRESETS["full"])
     parts = {name: int(sum(np.prod(v.shape) for v in getattr(model, name).weights))
              for name in ("g_a", "g_s", "h_a", "h_s", "scctx")}
-    # ELIC.md §3: g_a 7.34 M, g_s 7.34 M, h_a 4.20 M, h_s 8.14 M, contexts + EP 8.59 M -> 35.6 M
+    # docs/elic-design.md §3: g_a 7.34 M, g_s 7.34 M, h_a 4.20 M, h_s 8.14 M, contexts + EP 8.59 M -> 35.6 M
     assert parts["g_a"] == pytest.approx(7.34e6, rel=0.01)
     assert parts["g_s"] == pytest.approx(7.34e6, rel=0.01)
     assert parts["h_a"] == pytest.approx(4.20e6, rel=0.01)
