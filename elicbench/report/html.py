@@ -76,6 +76,12 @@ def _sign_class(value: float | None) -> str:
     return "better" if value < 0 else "worse"
 
 
+def _higher_is_better(metric: str) -> bool:
+    from ..metrics import get_axis
+
+    return get_axis(metric).higher_is_better
+
+
 def table_html(rows: Sequence[BDRow]) -> str:
     if not rows:
         return "<p>(no codec results)</p>"
@@ -91,9 +97,10 @@ def table_html(rows: Sequence[BDRow]) -> str:
                 cls += " " + _sign_class(row.bd_rate.value)
             elif h.startswith("per-image") and row.per_image is not None:
                 cls += " " + _sign_class(row.per_image.mean)
-            elif h.startswith("BD-") and row.bd_quality is not None:  # higher quality is better
+            elif h.startswith("BD-") and row.bd_quality is not None:
+                # Better quality is up for PSNR, down for a lower-is-better metric such as CIEDE2000.
                 v = row.bd_quality.value
-                cls += " " + _sign_class(-v if math.isfinite(v) else v)
+                cls += " " + _sign_class(-v if math.isfinite(v) and _higher_is_better(row.metric) else v)
             if c[h].startswith("n/a"):
                 cls += " na"
             tds.append(f'<td class="{cls.strip()}">{_e(c[h])}</td>')

@@ -224,3 +224,26 @@ def test_published_curves_say_where_they_come_from(tmp_path):
     assert "vtm from InterDigitalInc/CompressAI @ 869a9f5; elic-paper from JiangWeibeta/ELIC @ b240a4c" in svg
     time_svg = next(p for p in paths if p.name == "kodak_time_encode.svg").read_text()
     assert "InterDigitalInc" not in time_svg                      # no published curve there
+
+
+@pytest.mark.parametrize("metric, bd_quality, expected", [
+    ("psnr", 0.4, "better"), ("psnr", -0.4, "worse"),
+    ("ciede2000", -0.4, "better"), ("ciede2000", 0.4, "worse"),   # lower ΔE is better
+])
+def test_bd_quality_is_coloured_by_the_metrics_direction(metric, bd_quality, expected):
+    import numpy as np
+
+    from elicbench.analysis.bdrate import BDResult
+    from elicbench.analysis.curves import Curve
+    from elicbench.report.html import table_html
+    from elicbench.report.table import BDRow
+
+    curve = Curve("webp", np.array([0.2, 0.5, 1.0]), np.array([3.0, 2.0, 1.5]), "measured", metric)
+    row = BDRow("kodak", "webp", "measured", "jpeg", metric, "pchip", curve,
+                bd_rate=BDResult(-10.0, "pchip", (1.5, 3.0)),
+                bd_quality=BDResult(bd_quality, "pchip", (0.2, 1.0), kind="quality"))
+    page = table_html([row])
+    headers = re.findall(r"<th>([^<]*)</th>", page)
+    classes = re.findall(r'<td class="([^"]*)">', page)
+    column = next(i for i, h in enumerate(headers) if h.startswith("BD-") and h != "BD-rate")
+    assert expected in classes[column].split()
