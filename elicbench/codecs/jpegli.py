@@ -24,6 +24,7 @@ class Jpegli(PluginCodec):
     settings (it exposes quality only)."""
 
     extension = "jpg"
+    plot_colour = "#7b4173"  # plum: apart from libjpeg-turbo's blue on one plot
     quality_scale = QualityScale("quality", 1, 100)
     default_qualities = (5, 10, 20, 30, 40, 50, 60, 75, 85, 90)
     summary = "JPEG encoded by jpegli (pyjpegli), decoded by libjpeg-turbo; quality 1-100"

@@ -31,6 +31,7 @@ FIXED_COLOURS = {
     "jpeg2000": "#8c564b",
     "jxl": "#17becf",
     "heif": "#bcbd22",
+    "jpegli": "#7b4173",
     # ELIC as measured here is never drawn in the purple of the published ELIC curve: the demo
     # weights in ochre, trained models in magenta.
     "elic": "#e7298a",
@@ -47,7 +48,7 @@ FIXED_COLOURS = {
     "ref:jpeg2000-openjpeg": "#c49c94",
 }
 # Colours for labels not in the table, distinct from the fixed ones.
-SPARE_COLOURS = ("#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#31a354", "#e6550d",
+SPARE_COLOURS = ("#393b79", "#637939", "#8c6d31", "#843c39", "#3182bd", "#31a354", "#e6550d",
                  "#756bb1", "#636363", "#b5cf6b", "#de9ed6", "#6baed6", "#fd8d3c")
 SPARE_MARKERS = ("s", "^", "D", "v", "P", "X", "<", ">")
 DPI = 150
