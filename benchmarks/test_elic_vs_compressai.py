@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_elic_speed import runner_for  # the same seeded random models (and cache) as the plain speed benchmark
 
 THREADS = int(os.environ.setdefault("ELICBENCH_THREADS", "2"))
 ROUNDS = int(os.environ.get("ELICBENCH_PEER_ROUNDS", "3"))
@@ -94,19 +95,6 @@ def peer(image, tmp_path_factory):
     worker.call("decode")
     yield worker
     worker.close()
-
-
-_RUNNERS: dict = {}
-
-
-def runner_for(preset: str):
-    if preset not in _RUNNERS:
-        from elicbench.codecs.elic.runner import NativeRunner
-        from elicbench.codecs.elic.testing import random_model
-
-        model = random_model(preset, seed=0)
-        _RUNNERS[preset] = NativeRunner(Path(f"random-init-{preset}"), model, bytes(16), {"preset": preset})
-    return _RUNNERS[preset]
 
 
 def side_by_side(benchmark, peer, command: str, target, args, preset: str) -> None:

@@ -50,6 +50,8 @@ class Metric:
     higher_is_better: ClassVar[bool] = True
     #: Smallest image side (pixels) the metric is defined for; smaller images get no value (a note).
     min_side: ClassVar[int] = 1
+    #: Defined on RGB images (H, W, 3) only; other shapes are refused before ``compute``.
+    needs_rgb: ClassVar[bool] = False
     #: The distribution that computes it (its version goes into the manifest); "elicbench": our own code.
     library: ClassVar[str] = "elicbench"
     #: The reference the implementation follows / is tested against (README's table).
@@ -91,6 +93,8 @@ class Metric:
     def __call__(self, ref: np.ndarray, dist: np.ndarray) -> float:
         """The value for one pair; :class:`MetricUndefined` for an image below ``min_side``."""
         ref, dist = check_pair(ref, dist)
+        if self.needs_rgb and (ref.ndim != 3 or ref.shape[2] != 3):
+            raise ValueError(f"{self.label} needs RGB images (H, W, 3), got {ref.shape}")
         h, w = ref.shape[:2]
         if min(h, w) < self.min_side:
             raise MetricUndefined(self.too_small(w, h))

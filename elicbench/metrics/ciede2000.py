@@ -24,6 +24,7 @@ def ciede2000(ref: np.ndarray, dist: np.ndarray) -> float:
 @register_metric("ciede2000")
 class Ciede2000(Metric):
     label = "CIEDE2000 ΔE"
+    needs_rgb = True
     unit = ""
     higher_is_better = False
     library = "scikit-image"
@@ -31,6 +32,4 @@ class Ciede2000(Metric):
     check_tolerance = 1e-4
 
     def compute(self, ref, dist):
-        if ref.ndim != 3 or ref.shape[2] != 3:
-            raise ValueError(f"CIEDE2000 needs RGB images (H, W, 3), got {ref.shape}")
         return ciede2000(ref, dist)

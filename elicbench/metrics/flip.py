@@ -22,6 +22,7 @@ def flip(ref: np.ndarray, dist: np.ndarray) -> float:
 @register_metric("flip")
 class Flip(Metric):
     label = "FLIP"
+    needs_rgb = True
     unit = ""
     higher_is_better = False
     library = "flip-evaluator"
@@ -29,6 +30,4 @@ class Flip(Metric):
     check_tolerance = 1e-5
 
     def compute(self, ref, dist):
-        if ref.ndim != 3 or ref.shape[2] != 3:
-            raise ValueError(f"FLIP needs RGB images (H, W, 3), got {ref.shape}")
         return flip(ref, dist)

@@ -197,12 +197,11 @@ def ssimulacra2(ref: np.ndarray, dist: np.ndarray) -> float:
 @register_metric("ssimulacra2")
 class Ssimulacra2(Metric):
     label = "SSIMULACRA2"
+    needs_rgb = True
     unit = ""
     min_side = MIN_SIDE
     reference = "libjxl tools/ssimulacra2; checked against the ssimulacra2 package 0.3.0"
     check_tolerance = 1e-3
 
     def compute(self, ref, dist):
-        if ref.ndim != 3 or ref.shape[2] != 3:
-            raise ValueError(f"SSIMULACRA2 needs RGB images (H, W, 3), got {ref.shape}")
         return ssimulacra2(ref, dist)
