@@ -224,6 +224,10 @@ def _start_method() -> str:
     return "fork"
 
 
+#: Times a job is re-run when its result is lost in transport (not when the job fails).
+RESULT_LOSS_RETRIES = 2
+
+
 def execute(jobs: list[Job], on_row: Callable[[dict[str, Any]], None], workers: int,
             scheduler: str | None = None, in_flight: int | None = None,
             then: Callable[[Executor], None] | None = None) -> None:
@@ -231,13 +235,16 @@ def execute(jobs: list[Job], on_row: Callable[[dict[str, Any]], None], workers: 
 
     If a worker process dies (a codec crashing the interpreter), the pool is rebuilt and the jobs
     that were in flight become suspects: each is re-run alone, so a job that crashes its worker
-    on its own is reported as failed and the innocent ones finish normally.
+    on its own is reported as failed and the innocent ones finish normally. A job whose result is
+    lost on the way back (a Dask worker dying while its result is gathered) is re-run, at most
+    ``RESULT_LOSS_RETRIES`` times.
 
     ``then(executor)`` runs once every row is in: on the pool that ran the jobs, whose workers have
     their codecs loaded (on a new one when there were no jobs or the pool broke).
     """
     pending = list(reversed(jobs))
     suspects: list[Job] = []
+    lost: dict[Job, int] = {}  # times a job's result could not be fetched
     limit = in_flight or (workers if not scheduler else max(2 * workers, 8))
     while pending or suspects:
         with make_executor(workers, scheduler) as ex:
@@ -265,7 +272,15 @@ def execute(jobs: list[Job], on_row: Callable[[dict[str, Any]], None], workers: 
                         else:
                             suspects.append(job)
                         continue
-                    except Exception as exc:  # e.g. Dask KilledWorker after its own retries
+                    except Exception as exc:
+                        # run_job never raises, so this is the transport failing, not the job:
+                        # Dask can lose a result it was gathering when a worker dies (seen as a
+                        # ValueError from its client). Re-run such a job; KilledWorker means Dask
+                        # already retried it (the job keeps killing workers), so it is the job's row.
+                        lost[job] = lost.get(job, 0) + 1
+                        if type(exc).__name__ != "KilledWorker" and lost[job] <= RESULT_LOSS_RETRIES:
+                            pending.append(job)
+                            continue
                         row = _failed_row(job, f"{type(exc).__name__}: {exc}")
                     on_row(row)
             # Whatever else was in flight died with the pool: re-run each alone.

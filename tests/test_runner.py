@@ -69,6 +69,53 @@ def test_worker_crash_is_retried_then_reported(tmp_path):
     assert all(("worker process died" in by_image[name]) == (name in crashing) for name in BENCH_IMAGES[:4])
 
 
+class _LosingExecutor:
+    """Runs jobs in threads, but the first ``loss`` results of quality-40 jobs are 'lost on the way
+    back' (as a Dask client loses a result when a worker dies while it is being gathered)."""
+
+    def __init__(self, losses: dict):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(1)
+        self.losses = losses
+
+    def submit(self, fn, job):
+        from concurrent.futures import Future
+
+        key = (job.image.name, job.quality)
+        if job.quality == 40 and self.losses.get(key, 0) > 0:
+            self.losses[key] -= 1
+            lost = Future()
+            lost.set_exception(ValueError("too many values to unpack (expected 3)"))
+            return lost
+        return self.pool.submit(fn, job)
+
+
+@pytest.mark.parametrize("losses, lost_rows", [(2, 0), (3, 2)])
+def test_a_result_lost_in_transport_is_rerun(tmp_path, monkeypatch, losses, lost_rows):
+    import contextlib
+
+    from elicbench import runner
+
+    assert runner.RESULT_LOSS_RETRIES == 2
+    budget = {(name, 40): losses for name in BENCH_IMAGES[:2]}
+
+    @contextlib.contextmanager
+    def losing_executor(workers, scheduler=None):
+        ex = _LosingExecutor(budget)
+        yield ex
+        ex.pool.shutdown()
+
+    monkeypatch.setattr(runner, "make_executor", losing_executor)
+    outcome = _run(tmp_path, dataset=BENCH_DATASET, codecs=["jpeg"], qualities={"jpeg": [40, 80]}, limit=2)
+    rows = read_rows(outcome.run_dir / "results.csv")
+    assert len(rows) == 4 and len({(r["image"], r["quality"]) for r in rows}) == 4
+    failed = [r for r in rows if r["error"]]
+    assert len(failed) == lost_rows and all(r["quality"] == "40" for r in failed)
+    assert all("too many values to unpack" in r["error"] for r in failed)
+    assert outcome.ok == (lost_rows == 0)
+
+
 def test_resume_after_kill_gives_the_same_rows(tmp_path):
     """Kill a real `elicbench run` mid-way, resume it, compare with an uninterrupted run."""
     args = ["--dataset", BENCH_DATASET, "--codecs", "jpeg", "--qualities", "jpeg=20,40,60,80", "--limit", "3",
