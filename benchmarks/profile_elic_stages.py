@@ -13,14 +13,14 @@ from elicbench.tfenv import import_tf
 tf = import_tf()
 from elicbench.codecs.elic.testing import random_model
 from elicbench.codecs.elic.runner import NativeRunner
-from elicbench.codecs.elic.entropy import demux
+from elicbench.codecs.elic.checkerboard import demux
 
 preset = sys.argv[1] if len(sys.argv) > 1 else "full"
 R = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 img = np.asarray(Image.open(os.path.join(os.environ["ELICBENCH_DATA"], "kodak", "kodim01.png")).convert("RGB"))
 model = random_model(preset, 0)
 runner = NativeRunner(Path("x"), model, bytes(16), {"preset": preset})
-m = model; cfg = m.config; P = m.exact_path
+m = model; cfg = m.config; P = m.coder.exact_path
 
 def timeit(name, fn, *a):
     fn(*a)
@@ -35,14 +35,14 @@ def timeit(name, fn, *a):
 data = timeit("TOTAL compress", runner.compress, img)
 timeit("TOTAL decompress", runner.decompress, data)
 x = img.astype(np.float32)[None]
-y = timeit("g_a (analysis_fn)", m.analysis_fn, x)
-zs, zhat = timeit("h_a + z encode (encode_z_fn)", m.encode_z_fn, y)
+y = timeit("g_a (analysis_fn)", m.coder.analysis_fn, x)
+zs, zhat = timeit("h_a + z encode (encode_z_fn)", m.coder.encode_z_fn, y)
 ha = tf.function(m.h_a); timeit("  h_a only", ha, y)
-psi = timeit("h_s exact (hyper_synthesis_fn)", m.hyper_synthesis_fn, zhat)
+psi = timeit("h_s exact (hyper_synthesis_fn)", m.coder.hyper_synthesis_fn, zhat)
 psi = tf.constant(psi)
-strs = timeit("encode_groups_fn (ctx+EP+rc)", m.encode_groups_fn, y, psi)
-yhat_dec = timeit("decode_groups_fn (unguarded)", m.decode_groups_fn, psi, *strs)
-timeit("g_s (synthesis_fn)", m.synthesis_fn, yhat_dec)
+strs = timeit("encode_groups_fn (ctx+EP+rc)", m.coder.encode_groups_fn, y, psi)
+yhat_dec = timeit("decode_groups_fn (unguarded)", m.coder.decode_groups_fn, psi, *strs)
+timeit("g_s (synthesis_fn)", m.coder.synthesis_fn, yhat_dec)
 # per group pieces
 psi_a, psi_n = demux(psi)
 groups = tf.split(y, list(cfg.groups), axis=-1)
@@ -57,7 +57,7 @@ for k, g in enumerate(cfg.groups):
     fp = tf.function(lambda a, p, k=k: P.params(k, a, None, p)) if k else tf.function(lambda p, k=k: P.params(k, None, None, p))
     mu_a, idx_a = timeit(f"  g{k} EP anchors", fp, *( [ch_a, psi_a] if k else [psi_a]))
     ya, yn = demux(groups[k])
-    fc = tf.function(lambda v, i, mu: m.y_coder.compress(v, i, loc=mu))
+    fc = tf.function(lambda v, i, mu: m.coder.y_coder.compress(v, i, loc=mu))
     timeit(f"  g{k} rc encode anchors", fc, ya, idx_a, mu_a)
     yah = tf.round(ya - mu_a) + mu_a
     fs = tf.function(lambda a, k=k: P.spatial_features(k, a))

@@ -22,9 +22,9 @@ model = random_model("full", seed=0)
 model.prepare_for_coding()
 peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 base = peak()
-t = time.perf_counter(); strings = model.compress_tiled(image, tile); encode_s = time.perf_counter() - t
+t = time.perf_counter(); strings = model.coder.compress_tiled(image, tile); encode_s = time.perf_counter() - t
 encode_peak = peak()
-t = time.perf_counter(); model.decompress_tiled(image.shape[0], image.shape[1], strings, tile)
+t = time.perf_counter(); model.coder.decompress_tiled(image.shape[0], image.shape[1], strings, tile)
 decode_s = time.perf_counter() - t
 print(json.dumps(dict(base_mb=base, encode_peak_mb=encode_peak, peak_mb=peak(), encode_s=encode_s,
                       decode_s=decode_s, bytes=sum(map(len, strings)),

@@ -166,3 +166,48 @@ def test_no_upward_imports():
                 wrong.append(f"{a} ({la}) imports {b} ({lb}): it reads run directories only")
     assert not wrong, "imports against the flow dataset -> jobs -> codec -> metrics -> results -> analysis -> " \
                       "report/plot:\n" + "\n".join(wrong)
+
+
+#: The modules that import TensorFlow when they are imported (ELIC's model, issue 12): TF stands at
+#: their top, as in tensorflow-compression's models. Everything else imports them inside the
+#: functions that code or train, so that ``list``, ``report`` and ``plot`` never load TF.
+TENSORFLOW_AT_IMPORT = {f"elicbench.codecs.elic.{name}" for name in
+                        ("layers", "transforms", "checkerboard", "entropy", "exact", "model", "coding")}
+
+
+def _top_level_imports(module: str) -> tuple[set[str], bool]:
+    """(package modules imported by module-level statements, whether TF is imported or
+    ``import_tf()`` called at module level)."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found, tensorflow = set(), False
+    for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                base = f"{base}.{node.module}" if node.module else base
+            else:
+                base = node.module or ""
+            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
+        else:
+            calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)]
+            tensorflow |= any(getattr(c.func, "id", None) == "import_tf" for c in calls
+                              if not isinstance(node, (ast.FunctionDef, ast.ClassDef)))
+            continue
+        tensorflow |= any(n.split(".")[0] in ("tensorflow", "tensorflow_compression") for n in names)
+        found |= {owner for owner in map(_owner, names) if owner and owner != module}
+    return found, tensorflow
+
+
+def test_tensorflow_is_imported_only_by_the_modules_that_code_or_train():
+    top = {m: _top_level_imports(m) for m in MODULES}
+    loads_tf = {m for m, (_, tf) in top.items() if tf}
+    changed = True
+    while changed:  # importing a module that loads TF at import loads it too
+        more = {m for m, (imports, _) in top.items() if imports & loads_tf} - loads_tf
+        loads_tf |= more
+        changed = bool(more)
+    assert loads_tf == TENSORFLOW_AT_IMPORT
+    assert "elicbench.codecs.elic.model" in GRAPH["elicbench.codecs.elic.export"]  # imported, inside a function

@@ -104,12 +104,12 @@ def save_coding_savedmodel(model, path: str | Path) -> Path:
     module = tf.Module()
     # Track the variables directly: saving the Keras model object would also trace its call().
     module.weights = list(model.model_weights())
-    module.coding = [model.z_coder, model.y_coder, model.exact_path]
-    module.compress = model.compress_fn
-    module.decompress = model.decompress_fn
+    module.coding = [model.coder.z_coder, model.coder.y_coder, model.coder.exact_path]
+    module.compress = model.coder.compress_fn
+    module.decompress = model.coder.decompress_fn
     tf.saved_model.save(module, str(path), signatures={
-        "compress": model.compress_fn.get_concrete_function(),
-        "decompress": model.decompress_fn.get_concrete_function(),
+        "compress": model.coder.compress_fn.get_concrete_function(),
+        "decompress": model.coder.decompress_fn.get_concrete_function(),
     })
     return Path(path)
 

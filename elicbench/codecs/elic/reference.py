@@ -144,14 +144,14 @@ def export_reference_savedmodel(model, path: str | Path) -> Path:
         def __init__(self):
             super().__init__(name="elic_reference_signature")
             self.weights = list(model.model_weights())
-            self.coding = [model.z_coder, model.y_coder, model.exact_path]
+            self.coding = [model.coder.z_coder, model.coder.y_coder, model.coder.exact_path]
 
         @tf.function(input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
         def compress(self, x):
             x_shape = tf.shape(x, out_type=tf.int32)[:2]
             tf.debugging.assert_equal(x_shape % SIZE_MULTIPLE, 0, message="H and W must be multiples of 64")
-            _, y, z = model.analyse(x)
-            z_string, anchors, non_anchors, _ = model.encode_latents(y, z)
+            _, y, z = model.coder.analyse(x)
+            z_string, anchors, non_anchors, _ = model.coder.encode_latents(y, z)
             y_shape = tf.shape(y, out_type=tf.int32)[1:3]
             z_shape = tf.shape(z, out_type=tf.int32)[1:3]
             return (x_shape, y_shape, z_shape, z_string, *anchors, *non_anchors)
@@ -160,8 +160,8 @@ def export_reference_savedmodel(model, path: str | Path) -> Path:
                      + [tf.TensorSpec([1], tf.string)] * (1 + 2 * groups))
         def decompress(self, x_shape, y_shape, z_shape, z_string, *strings):
             del y_shape, z_shape  # implied by x_shape, kept for the signature
-            y_hat = model.decode_latents(x_shape, z_string, list(strings[:groups]), list(strings[groups:]))
-            return model.synthesize(y_hat, x_shape)
+            y_hat = model.coder.decode_latents(x_shape, z_string, list(strings[:groups]), list(strings[groups:]))
+            return model.coder.synthesize(y_hat, x_shape)
 
     module = ReferenceSignature()
     tf.saved_model.save(module, str(path), signatures={

@@ -305,8 +305,8 @@ class NativeRunner(ELICRunner):
         self._tf = import_tf()
         self.model = model
         model.prepare_for_coding()
-        self.z_table = TableFacts.of(model.z_coder.cdf.numpy())
-        self.y_table = TableFacts.of(model.y_coder.cdf.numpy())
+        self.z_table = TableFacts.of(model.coder.z_coder.cdf.numpy())
+        self.y_table = TableFacts.of(model.coder.y_coder.cdf.numpy())
         self._decode_z_fn = self._decode_groups_fn = None
 
     @property
@@ -350,7 +350,7 @@ class NativeRunner(ELICRunner):
                                  f"for its {n} symbols of {size} (at least {n * table.min_bits:.0f} bits)")
 
     def encode_strings(self, image: np.ndarray, tile: int) -> list[bytes]:
-        return self.model.compress_tiled(image, tile)
+        return self.model.coder.compress_tiled(image, tile)
 
     def decode_strings(self, height: int, width: int, strings: tuple[bytes, ...], tile: int) -> np.ndarray:
         """Like ``ELICModel.decompress_tiled`` (the same ops, so the same pixels), with the range
@@ -363,25 +363,25 @@ class NativeRunner(ELICRunner):
         guarded = [tf.constant([guard_string(s, n)]) for s, n in zip(strings, self.symbol_counts(hp, wp))]
         z_hat = self._decode_z_fn(tf.constant([hp, wp], tf.int32), guarded[0], originals[0])
         del guarded[0]
-        y_hat = self._decode_groups_fn(model.hyper_synthesis_tiled(z_hat, tile), *guarded, *originals[1:])
+        y_hat = self._decode_groups_fn(model.coder.hyper_synthesis_tiled(z_hat, tile), *guarded, *originals[1:])
         del guarded
-        return model.synthesis_tiled(y_hat, height, width, tile)
+        return model.coder.synthesis_tiled(y_hat, height, width, tile)
 
     def estimate_bits(self, image: np.ndarray) -> float:
         """Bits of the whole padded image from the discrete likelihoods (no range coding)."""
-        return float(self.model.estimate_bits(self._tf.constant(check_image(image))))
+        return float(self.model.coder.estimate_bits(self._tf.constant(check_image(image))))
 
 
 def _guarded_decoders(model, string_name):
-    """(decode_z, decode_groups): tf.functions computing what ``model.decode_z_fn`` and
-    ``model.decode_groups_fn`` compute, with the same operations in the same order (so the same
+    """(decode_z, decode_groups): tf.functions computing what ``model.coder.decode_z_fn`` and
+    ``model.coder.decode_groups_fn`` compute, with the same operations in the same order (so the same
     ẑ and ŷ, bit for bit), from guarded strings (``guard_string``), each followed by its original
     bytes for the verification. A failed check raises an InvalidArgumentError whose message
     starts "ELIC file corrupt"."""
     import tensorflow_compression as tfc
 
     from ...tfenv import import_tf
-    from .entropy import decode_groups
+    from .coding import decode_groups
 
     tf = import_tf()
     cfg = model.config
@@ -401,7 +401,7 @@ def _guarded_decoders(model, string_name):
         with tf.control_dependencies(checks):
             return tf.identity(symbols)
 
-    z_coder = model.z_coder
+    z_coder = model.coder.z_coder
 
     def decode_z(padded_shape, guarded, original):
         # As ContinuousBatchedEntropyModel.decompress(original, padded_shape // 64).
@@ -423,10 +423,10 @@ def _guarded_decoders(model, string_name):
             outputs += z_coder.quantization_offset
         return outputs
 
-    y_coder = model.y_coder
+    y_coder = model.coder.y_coder
 
     class VerifyingCoder:
-        """Stands in for ``model.y_coder`` in ``entropy.decode_groups``; its "strings" are
+        """Stands in for ``model.coder.y_coder`` in ``coding.decode_groups``; its "strings" are
         (guarded, original, name) triples."""
 
         def decompress(self, strings, scale_indexes, loc=None):
@@ -451,7 +451,7 @@ def _guarded_decoders(model, string_name):
     def decode_y(psi, *strings):
         n = 2 * groups
         triples = [(strings[i], strings[n + i], string_name(1 + i)) for i in range(n)]
-        return decode_groups(model.exact_path, cfg, triples[:groups], triples[groups:], psi, VerifyingCoder())
+        return decode_groups(model.coder.exact_path, cfg, triples[:groups], triples[groups:], psi, VerifyingCoder())
 
     string = tf.TensorSpec([1], tf.string)
     decode_z_fn = tf.function(decode_z, input_signature=[tf.TensorSpec([2], tf.int32), string, string])

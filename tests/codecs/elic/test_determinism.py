@@ -38,13 +38,13 @@ SCRIPT = textwrap.dedent("""
         if mode == "encode":
             data = runner.compress(image)
             open(f"{out}/{name}.elic", "wb").write(data)
-            _, y, z = m.analyse(tf.constant(image))
-            y_hat = m.encode_latents(y, z)[3]
+            _, y, z = m.coder.analyse(tf.constant(image))
+            y_hat = m.coder.encode_latents(y, z)[3]
         else:
             data = open(f"{out}/{name}.elic", "rb").read()
             strings = [tf.constant([s]) for s in container.unpack(data).strings]
             g = m.config.num_groups
-            y_hat = m.decode_latents(padded, strings[0], strings[1:1 + g], strings[1 + g:])
+            y_hat = m.coder.decode_latents(padded, strings[0], strings[1:1 + g], strings[1 + g:])
         result[name + "_y_hat"] = y_hat.numpy()
         result[name + "_image"] = runner.decompress(data)
     np.savez(f"{out}/{mode}.npz", **result)

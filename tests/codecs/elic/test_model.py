@@ -54,7 +54,7 @@ def test_validation_forward_rounds(elic_tf, elic_tiny_model):
 
 
 def test_demux_mux_and_anchor_parity(elic_tf):
-    from elicbench.codecs.elic.entropy import demux, mux
+    from elicbench.codecs.elic.checkerboard import demux, mux
 
     tf = elic_tf
     t = tf.reshape(tf.range(2 * 4 * 6 * 3, dtype=tf.float32), [2, 4, 6, 3])
@@ -69,7 +69,7 @@ def test_demux_mux_and_anchor_parity(elic_tf):
 def test_spatial_context_reads_only_anchors(elic_tf, elic_tiny_model):
     """Changing non-anchor inputs must not change the context at non-anchor positions."""
     tf = elic_tf
-    from elicbench.codecs.elic.entropy import demux, mux
+    from elicbench.codecs.elic.checkerboard import demux, mux
 
     layer = elic_tiny_model.scctx.spatial_context[4]
     g = elic_tiny_model.config.groups[4]
@@ -86,7 +86,7 @@ def test_spatial_context_reads_only_anchors(elic_tf, elic_tiny_model):
 
 def test_exact_parameter_path_matches_the_float_network(elic_tf, elic_tiny_model):
     tf = elic_tf
-    from elicbench.codecs.elic.entropy import demux
+    from elicbench.codecs.elic.checkerboard import demux
 
     m = elic_tiny_model
     k, g = 3, m.config.groups[3]
@@ -95,15 +95,15 @@ def test_exact_parameter_path_matches_the_float_network(elic_tf, elic_tiny_model
     z_hat = tf.round(tf.random.stateless_normal([1, 2, 3, m.config.hyper_channels], seed=[12, 0]) * 2.0)
     # Inputs of every layer are rounded to 2^-16: a few 1e-4 after three layers of fan-in ~1600.
     psi_f = m.h_s(z_hat)
-    psi_x = m.exact_path.hyper_synthesis(z_hat)
+    psi_x = m.coder.exact_path.hyper_synthesis(z_hat)
     np.testing.assert_allclose(psi_x.numpy(), psi_f.numpy(), atol=1e-3)
     psi_a, _ = demux(psi_f)
     psi_xa, _ = demux(psi_x)
     ch_f, _ = m.scctx.channel_features(k, decoded)
-    ch_x, _ = m.exact_path.channel_features(k, decoded)
+    ch_x, _ = m.coder.exact_path.channel_features(k, decoded)
     np.testing.assert_allclose(ch_x.numpy(), ch_f.numpy(), atol=1e-3)
     mu_f, idx_f = m.scctx.params(k, ch_f, None, psi_a)
-    mu_x, idx_x = m.exact_path.params(k, ch_x, None, psi_xa)
+    mu_x, idx_x = m.coder.exact_path.params(k, ch_x, None, psi_xa)
     np.testing.assert_allclose(mu_x.numpy(), mu_f.numpy(), atol=3e-3)
     floored = np.floor(np.clip(idx_f.numpy(), 0, 63))
     assert np.mean(idx_x.numpy() == floored) > 0.99
@@ -117,10 +117,10 @@ def test_exact_path_checkerboard_passes_do_the_plain_sums(elic_tf, elic_tiny_mod
     """The block-form spatial context and the anchor pass without the zero Φ_sp inputs (issue 15)
     give, bit for bit, what the masked conv on the full grid and the zero-padded inputs give."""
     tf = elic_tf
-    from elicbench.codecs.elic.entropy import demux
+    from elicbench.codecs.elic.checkerboard import demux
 
     m = elic_tiny_model
-    path, g = m.exact_path, m.config.groups[k]
+    path, g = m.coder.exact_path, m.config.groups[k]
     # Wide values (and odd half-integers) so that rounding anywhere would show.
     anchors = tf.random.stateless_normal([1, 6, 20, g], seed=[21, k], dtype=tf.float64) * 40.0 + 0.5
     plain = path.spatial_features_full_grid(k, anchors)
@@ -155,11 +155,11 @@ def test_coding_round_trip_latents_are_exact(elic_tf, elic_tiny_model, crop, req
     assert decoded.shape == image.shape and decoded.dtype == np.uint8
     np.testing.assert_array_equal(m.decompress(*out).numpy(), decoded)
 
-    _, y, z = m.analyse(tf.constant(image))
-    z_string, anchors, non_anchors, y_hat_encoder = m.encode_latents(y, z)
+    _, y, z = m.coder.analyse(tf.constant(image))
+    z_string, anchors, non_anchors, y_hat_encoder = m.coder.encode_latents(y, z)
     assert [s.numpy()[0] for s in anchors + non_anchors] == [s.numpy()[0] for s in out[2:]]
     padded = tf.constant([-(-h // 64) * 64, -(-w // 64) * 64])
-    y_hat_decoder = m.decode_latents(padded, z_string, anchors, non_anchors)
+    y_hat_decoder = m.coder.decode_latents(padded, z_string, anchors, non_anchors)
     np.testing.assert_array_equal(y_hat_decoder.numpy(), y_hat_encoder.numpy())
     # and the decoder's ŷ really is y quantised around the means
     assert np.max(np.abs(y_hat_encoder.numpy() - y.numpy())) <= 0.5 + 1e-4

@@ -34,8 +34,8 @@ def test_random_model_spreads_the_scale_indices(elic_tf):
     model = random_model("tiny", seed=5)
     model.prepare_for_coding()
     y = np.random.default_rng(0).normal(0, 2, (1, 8, 8, model.config.M)).astype(np.float32)
-    psi = model.hyper_synthesis_tiled(np.round(model.h_a(y).numpy()), 0)
-    _, index = model.exact_path.params(0, None, None, psi)
+    psi = model.coder.hyper_synthesis_tiled(np.round(model.h_a(y).numpy()), 0)
+    _, index = model.coder.exact_path.params(0, None, None, psi)
     # Off the narrowest scale (a plain random init gives index 0 everywhere) and not constant,
     # so coding rounds real indices.
     index = index.numpy()

@@ -77,14 +77,14 @@ def test_unknown_layers_are_refused(elic_tf):
 def _tiled_analysis(model, x, tile, halo):
     s = tiling.LATENT_STRIDE
     y = np.zeros((1, x.shape[1] // s, x.shape[2] // s, model.config.M), np.float32)
-    return tiling.apply(model.analysis_fn, x, tiling.plan(x.shape[1], x.shape[2], tile, halo, unit=64), y, divisor=s)
+    return tiling.apply(model.coder.analysis_fn, x, tiling.plan(x.shape[1], x.shape[2], tile, halo, unit=64), y, divisor=s)
 
 
 def test_tiled_analysis_equals_the_whole_image_and_needs_its_halo(elic_tiny_model, photo):
     model = elic_tiny_model
     x = photo(5)[:384, :576].astype(np.float32)[None]
-    whole = model.analysis_fn(x).numpy()
-    tiled = _tiled_analysis(model, x, 128, model.analysis_halo)
+    whole = model.coder.analysis_fn(x).numpy()
+    tiled = _tiled_analysis(model, x, 128, model.coder.analysis_halo)
     np.testing.assert_allclose(tiled, whole, rtol=0, atol=1e-5 * np.abs(whole).max())
     # Without the halo the crops' zero padding leaks into the kept part: far off.
     assert np.abs(_tiled_analysis(model, x, 128, 0) - whole).max() > 0.05 * np.abs(whole).max()
@@ -93,20 +93,20 @@ def test_tiled_analysis_equals_the_whole_image_and_needs_its_halo(elic_tiny_mode
 def test_tiled_hyper_synthesis_is_exact(elic_tiny_model):
     """The exact path in tiles gives the whole-image Ψ bit for bit (and needs its halo)."""
     model = elic_tiny_model
-    assert model.hyper_synthesis_halo == 2  # 3x3 s1 (1), 5x5 up2 (2), 5x5 up2 (2): z samples
+    assert model.coder.hyper_synthesis_halo == 2  # 3x3 s1 (1), 5x5 up2 (2), 5x5 up2 (2): z samples
     # Random integers stand in for ẑ: a random-init h_a gives z ≈ 0, which would make Ψ trivial.
     z_hat = np.random.default_rng(7).integers(-4, 5, (1, 6, 8, model.config.hyper_channels)).astype(np.float32)
-    whole = model.hyper_synthesis_tiled(z_hat, 0)
+    whole = model.coder.hyper_synthesis_tiled(z_hat, 0)
     assert whole.shape == (1, 24, 32, model.config.hyper_out) and whole.dtype == np.float64
     assert np.abs(whole).max() > 0
-    np.testing.assert_array_equal(model.hyper_synthesis_tiled(z_hat, 128), whole)
-    np.testing.assert_array_equal(model.hyper_synthesis_tiled(z_hat, 64), whole)
-    halo = model.hyper_synthesis_halo
+    np.testing.assert_array_equal(model.coder.hyper_synthesis_tiled(z_hat, 128), whole)
+    np.testing.assert_array_equal(model.coder.hyper_synthesis_tiled(z_hat, 64), whole)
+    halo = model.coder.hyper_synthesis_halo
     try:
-        model.hyper_synthesis_halo = halo - 1  # one z sample short: tile borders differ
-        assert not np.array_equal(model.hyper_synthesis_tiled(z_hat, 64), whole)
+        model.coder.hyper_synthesis_halo = halo - 1  # one z sample short: tile borders differ
+        assert not np.array_equal(model.coder.hyper_synthesis_tiled(z_hat, 64), whole)
     finally:
-        model.hyper_synthesis_halo = halo
+        model.coder.hyper_synthesis_halo = halo
 
 
 def _tiled_synthesis(model, y_hat, halo):
@@ -122,8 +122,8 @@ def test_tiled_synthesis_needs_exactly_its_halo(elic_tiny_model):
     y_hat = np.random.default_rng(1).normal(0, 3, (1, 12, 16, model.config.M)).astype(np.float32)
     whole = model.g_s(y_hat).numpy()
     tol = 1e-5 * np.abs(whole).max()
-    np.testing.assert_allclose(_tiled_synthesis(model, y_hat, model.synthesis_halo), whole, rtol=0, atol=tol)
-    assert np.abs(_tiled_synthesis(model, y_hat, model.synthesis_halo - 1) - whole).max() > 100 * tol
+    np.testing.assert_allclose(_tiled_synthesis(model, y_hat, model.coder.synthesis_halo), whole, rtol=0, atol=tol)
+    assert np.abs(_tiled_synthesis(model, y_hat, model.coder.synthesis_halo - 1) - whole).max() > 100 * tol
 
 
 def test_tiled_coding_gives_the_whole_image_result(elic_runner, elic_tiny_model, odd_crop):

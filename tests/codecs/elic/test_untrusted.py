@@ -218,7 +218,7 @@ def test_guarded_decoding_equals_the_model_decoder(elic_runner):
         for tile in (0, 128):
             data = elic_runner.compress(image, tile=tile)
             stream = container.unpack(data)
-            expected = model.decompress_tiled(stream.height, stream.width, stream.strings, stream.tile)
+            expected = model.coder.decompress_tiled(stream.height, stream.width, stream.strings, stream.tile)
             np.testing.assert_array_equal(elic_runner.decompress(data), expected)
 
 
@@ -345,7 +345,7 @@ def test_fuzzed_files_give_clean_errors_or_correct_decodes(elic_model_dir, elic_
             # check) terminates on them and must give the same pixels.
             stream, original = container.unpack(data), container.unpack(base)
             assert result.dtype == np.uint8 and result.shape == (stream.height, stream.width, 3), kind
-            expected = elic_within(10, elic_runner.model.decompress_tiled, stream.height, stream.width,
+            expected = elic_within(10, elic_runner.model.coder.decompress_tiled, stream.height, stream.width,
                                    stream.strings, stream.tile)
             np.testing.assert_array_equal(result, expected, err_msg=kind)
             if (stream.height, stream.width, stream.strings, stream.tile) == \
