@@ -62,23 +62,35 @@ def _owner(name: str) -> str | None:
     return name or None
 
 
+def _package_of(module: str) -> str:
+    return module if MODULES[module].name == "__init__.py" else module.rpartition(".")[0]
+
+
+def _imported_names(node: ast.AST, package: str) -> list[str] | None:
+    """The dotted names an import statement imports (None if ``node`` is no import)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if not isinstance(node, ast.ImportFrom):
+        return None
+    if node.level:
+        base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+        base = f"{base}.{node.module}" if node.module else base
+    else:
+        base = node.module or ""
+    return [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
+
+
+def _owners(names: list[str], module: str) -> set[str]:
+    return {owner for owner in map(_owner, names) if owner and owner != module}
+
+
 def imports_of(module: str) -> set[str]:
     path = MODULES[module]
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
-                base = f"{base}.{node.module}" if node.module else base
-            else:
-                base = node.module or ""
-            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
-        else:
-            continue
-        found |= {owner for owner in map(_owner, names) if owner and owner != module}
+        names = _imported_names(node, _package_of(module))
+        if names is not None:
+            found |= _owners(names, module)
     return found
 
 
@@ -179,25 +191,16 @@ def _top_level_imports(module: str) -> tuple[set[str], bool]:
     """(package modules imported by module-level statements, whether TF is imported or
     ``import_tf()`` called at module level)."""
     path = MODULES[module]
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found, tensorflow = set(), False
     for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
-                base = f"{base}.{node.module}" if node.module else base
-            else:
-                base = node.module or ""
-            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
-        else:
-            calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)]
-            tensorflow |= any(getattr(c.func, "id", None) == "import_tf" for c in calls
-                              if not isinstance(node, (ast.FunctionDef, ast.ClassDef)))
+        names = _imported_names(node, _package_of(module))
+        if names is None:
+            if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                tensorflow |= any(getattr(c.func, "id", None) == "import_tf"
+                                  for c in ast.walk(node) if isinstance(c, ast.Call))
             continue
         tensorflow |= any(n.split(".")[0] in ("tensorflow", "tensorflow_compression") for n in names)
-        found |= {owner for owner in map(_owner, names) if owner and owner != module}
+        found |= _owners(names, module)
     return found, tensorflow
 
 
