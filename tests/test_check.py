@@ -27,7 +27,7 @@ def _check_cli(baseline, *extra, patch: str = ""):
     """`elicbench check` in a fresh interpreter, optionally after `patch` changed the code."""
     code = textwrap.dedent(f"""
         import sys, dataclasses
-        import elicbench.codecs.pillow as pillow
+        import elicbench.codecs.jpeg as jpeg
         {patch}
         from elicbench.cli import main
         sys.exit(main(["check", "--baseline", {str(baseline)!r}, "--no-progress", *{list(extra)!r}]))
@@ -42,8 +42,8 @@ def test_unchanged_tree_passes(baseline):
 
 
 def test_changed_jpeg_default_fails_and_names_rows(baseline):
-    patch = ('pillow.Jpeg.options = {**pillow.Jpeg.options, "subsampling": '
-             'dataclasses.replace(pillow.Jpeg.options["subsampling"], default="4:4:4")}')
+    patch = ('jpeg.Jpeg.options = {**jpeg.Jpeg.options, "subsampling": '
+             'dataclasses.replace(jpeg.Jpeg.options["subsampling"], default="4:4:4")}')
     res = _check_cli(baseline, patch=patch)
     assert res.returncode == 1, res.stdout + res.stderr
     assert "FAIL" in res.stdout

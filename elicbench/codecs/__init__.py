@@ -1,7 +1,8 @@
 """Codecs: what a codec is (``base``), the registry (``catalog``) and the built-in codecs, which
-register on import (``pillow``: JPEG, WebP, AVIF, JPEG 2000, JPEG XL, HEIF; ``elic``: the learned
-codec, which imports TensorFlow only when a model is used). Third-party codecs register through the
-``elicbench.codecs`` entry-point group, e.g. in their pyproject.toml::
+register on import: one module per classical family (``jpeg``, ``jpegli``, ``webp``, ``avif``,
+``jpeg2000``, ``jxl``, ``heif``; what they share through Pillow is in ``pillow_common``) and ``elic``,
+the learned codec, which imports TensorFlow only when a model is used. Third-party codecs register
+through the ``elicbench.codecs`` entry-point group, e.g. in their pyproject.toml::
 
     [project.entry-points."elicbench.codecs"]
     mycodec = "mypkg.codec:MyCodec"
@@ -9,7 +10,7 @@ codec, which imports TensorFlow only when a model is used). Third-party codecs r
 from __future__ import annotations
 
 from ..registry import UnknownNameError
-from . import elic, jpegli, pillow  # noqa: F401  (register the built-in codecs)
+from . import avif, elic, heif, jpeg, jpeg2000, jpegli, jxl, webp  # noqa: F401  (register the built-in codecs)
 from .base import (
     Availability,
     BadCodecInput,

@@ -5,8 +5,8 @@ pyproject.toml::
     [project.entry-points."elicbench.codecs"]
     mycodec = "mypkg.codec:MyCodec"
 
-The built-in codec modules (``pillow``, ``elic``) register theirs when ``elicbench.codecs`` is
-imported.
+The built-in codec modules (``jpeg``, ``webp``, ``avif`` ..., ``elic``) register theirs when
+``elicbench.codecs`` is imported.
 """
 from __future__ import annotations
 

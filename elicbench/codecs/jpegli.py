@@ -8,14 +8,12 @@ False and no jpegli codec, so ``pyjpegli`` is the one maintained wheel with a st
 """
 from __future__ import annotations
 
-import io
-
 import numpy as np
-from PIL import Image
 
-from .base import CodecError, QualityScale
+from .base import CodecError
 from .catalog import register_codec
-from .pillow import PluginCodec, _check_rgb, _package_version, _pillow_version, _to_array
+from .jpeg import Jpeg
+from .pillow_common import PluginCodec, open_with_pillow
 
 
 @register_codec("jpegli")
@@ -23,29 +21,22 @@ class Jpegli(PluginCodec):
     """JPEG through jpegli (pyjpegli), quality 1-100 (libjpeg-compatible scale), pyjpegli's default
     settings (it exposes quality only)."""
 
-    extension = "jpg"
     plot_colour = "#7b4173"  # plum: apart from libjpeg-turbo's blue on one plot
-    quality_scale = QualityScale("quality", 1, 100)
-    default_qualities = (5, 10, 20, 30, 40, 50, 60, 75, 85, 90)
+    # JPEG files on libjpeg's quality scale: the same scale and sweep as `jpeg`, so that the two
+    # encoders are compared at the same settings.
+    extension = Jpeg.extension
+    quality_scale = Jpeg.quality_scale
+    default_qualities = Jpeg.default_qualities
     summary = "JPEG encoded by jpegli (pyjpegli), decoded by libjpeg-turbo; quality 1-100"
     plugin_module, plugin_package, plugin_extra = "pyjpegli", "pyjpegli", "jpegli"
 
-    @classmethod
-    def versions(cls) -> dict[str, str]:
-        out = _pillow_version()
-        out["pyjpegli"] = _package_version("pyjpegli") or "not installed"
-        return out
-
     def encode(self, image: np.ndarray, quality: float) -> bytes:
-        q = int(self.validate_quality(quality))
-        encoder = self._require()
-        _check_rgb(image, self.label)
+        q, encoder = self._encode_inputs(image, quality)
         h, w = image.shape[:2]
-        return encoder.encode(np.ascontiguousarray(image).tobytes(), w, h, q)
+        return encoder.encode(np.ascontiguousarray(image).tobytes(), w, h, int(q))
 
     def decode(self, data: bytes) -> np.ndarray:
         try:
-            with Image.open(io.BytesIO(data), formats=["JPEG"]) as im:
-                return _to_array(im)
+            return open_with_pillow(data, Jpeg.pillow.name)
         except OSError as exc:
             raise CodecError(f"{self.label}: not a decodable JPEG ({exc})") from None

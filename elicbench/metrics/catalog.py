@@ -23,7 +23,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Callable, ClassVar
+from types import FunctionType
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
@@ -40,6 +41,8 @@ class Metric:
 
     Subclasses set the class attributes and implement :meth:`compute`; ``name`` is set by the
     registry. One instance is made per worker process, so a metric may keep state (a loaded model).
+    A metric that is one function of the two images can be registered with
+    :func:`register_metric_function` instead of a subclass.
     """
 
     name: ClassVar[str] = ""
@@ -112,6 +115,31 @@ class Metric:
 
 METRICS: Registry[type[Metric]] = Registry("metric", entry_point_group="elicbench.metrics")
 register_metric = METRICS.register
+
+
+def register_metric_function(name: str, **attributes: Any) -> Callable[[Callable], Callable]:
+    """Decorator: register the function ``f(ref, dist) -> float`` as the metric ``name``.
+
+    The metric is a :class:`Metric` whose ``compute`` is the function and whose class attributes
+    (``label``, ``unit``, ``reference`` ...) are ``attributes``; the class is named after the
+    function (``psnr_y`` -> ``PsnrY``). The function itself is returned unchanged, for direct calls.
+    A metric that needs more than one function (its own ``too_small``, say) subclasses Metric.
+    """
+    unknown = sorted(key for key in attributes if key == "name" or key not in Metric.__annotations__)
+    if unknown:
+        raise TypeError(f"metric {name!r}: unknown Metric attribute(s) {', '.join(unknown)}")
+
+    def decorator(function: Callable) -> Callable:
+        body = {key: staticmethod(value) if isinstance(value, FunctionType) else value   # stay plain functions
+                for key, value in attributes.items()}
+        cls_name = "".join(part.capitalize() for part in function.__name__.split("_"))
+        cls = type(cls_name, (Metric,), {**body, "compute": staticmethod(function), "__doc__": function.__doc__,
+                                         "__module__": function.__module__, "__qualname__": cls_name})
+        register_metric(name, cls)
+        return function
+
+    return decorator
+
 
 #: The metrics of a run without --metrics: today's columns (old run directories stay valid).
 DEFAULT_METRICS = ("psnr", "psnr_y", "ms_ssim")

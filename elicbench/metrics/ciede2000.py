@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .catalog import Metric, register_metric
+from .catalog import register_metric_function
 
 
+@register_metric_function("ciede2000", label="CIEDE2000 ΔE", needs_rgb=True, higher_is_better=False,
+                          library="scikit-image", check_tolerance=1e-4,
+                          reference="Sharma et al. 2005, skimage.color.deltaE_ciede2000, mean over pixels")
 def ciede2000(ref: np.ndarray, dist: np.ndarray) -> float:
     """Mean CIEDE2000 ΔE of two sRGB images (H, W, 3) on 0..255."""
     from skimage.color import deltaE_ciede2000, rgb2lab
@@ -19,17 +22,3 @@ def ciede2000(ref: np.ndarray, dist: np.ndarray) -> float:
     lab1 = rgb2lab(np.asarray(ref, dtype=np.float64) / 255.0)
     lab2 = rgb2lab(np.asarray(dist, dtype=np.float64) / 255.0)
     return float(np.mean(deltaE_ciede2000(lab1, lab2)))
-
-
-@register_metric("ciede2000")
-class Ciede2000(Metric):
-    label = "CIEDE2000 ΔE"
-    needs_rgb = True
-    unit = ""
-    higher_is_better = False
-    library = "scikit-image"
-    reference = "Sharma et al. 2005, skimage.color.deltaE_ciede2000, mean over pixels"
-    check_tolerance = 1e-4
-
-    def compute(self, ref, dist):
-        return ciede2000(ref, dist)

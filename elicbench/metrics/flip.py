@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .catalog import Metric, register_metric
+from .catalog import register_metric_function
 
 
+@register_metric_function("flip", label="FLIP", needs_rgb=True, higher_is_better=False, library="flip-evaluator",
+                          reference="Andersson et al. 2020 (NVIDIA FLIP), LDR, 67 ppd", check_tolerance=1e-5)
 def flip(ref: np.ndarray, dist: np.ndarray) -> float:
     """Mean LDR-FLIP error of two sRGB images (H, W, 3) on 0..255."""
     import flip_evaluator
@@ -17,17 +19,3 @@ def flip(ref: np.ndarray, dist: np.ndarray) -> float:
     b = np.ascontiguousarray(dist, dtype=np.float32) / 255.0
     _, mean, _ = flip_evaluator.evaluate(a, b, "LDR", applyMagma=False)
     return float(mean)
-
-
-@register_metric("flip")
-class Flip(Metric):
-    label = "FLIP"
-    needs_rgb = True
-    unit = ""
-    higher_is_better = False
-    library = "flip-evaluator"
-    reference = "Andersson et al. 2020 (NVIDIA FLIP), LDR, 67 ppd"
-    check_tolerance = 1e-5
-
-    def compute(self, ref, dist):
-        return flip(ref, dist)

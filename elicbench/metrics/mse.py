@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .catalog import Metric, register_metric
+from .catalog import register_metric_function
 from .common import check_pair
 
 PEAK = 255.0
@@ -65,6 +65,11 @@ def pooled_psnr(psnr_db, pixels=None) -> float:
     return psnr_from_mse(pooled)
 
 
+#: What both PSNR metrics share: dB, the pooled axis (PSNR of the pooled MSE) and the check tolerance.
+_PSNR = {"unit": "dB", "pooled": pooled_psnr, "check_tolerance": 0.01}
+
+
+@register_metric_function("psnr", label="PSNR (RGB)", reference="10 log10(255^2 / MSE), MSE over R, G and B", **_PSNR)
 def psnr(ref: np.ndarray, dist: np.ndarray) -> float:
     """PSNR in dB, peak 255, the MSE averaged over all pixels and channels.
 
@@ -84,6 +89,9 @@ def luma(image: np.ndarray) -> np.ndarray:
     return image @ _LUMA_WEIGHTS + _LUMA_OFFSET
 
 
+# PSNR-Y is a column of every run, but not one of the default plots (as before).
+@register_metric_function("psnr_y", label="PSNR (Y)", reference="PSNR of BT.601 studio-range luma (MATLAB rgb2ycbcr)",
+                          plotted=False, **_PSNR)
 def psnr_y(ref: np.ndarray, dist: np.ndarray) -> float:
     """PSNR in dB of the BT.601 luma, peak 255.
 
@@ -100,28 +108,3 @@ def psnr_y(ref: np.ndarray, dist: np.ndarray) -> float:
     dy = diff @ _LUMA_WEIGHTS
     return psnr_from_mse(float(np.vdot(dy, dy)) / dy.size)
 
-
-# ---- registered metrics --------------------------------------------------------------------------
-@register_metric("psnr")
-class Psnr(Metric):
-    label = "PSNR (RGB)"
-    unit = "dB"
-    reference = "10 log10(255^2 / MSE), MSE over R, G and B"
-    pooled = staticmethod(pooled_psnr)
-    check_tolerance = 0.01
-
-    def compute(self, ref, dist):
-        return psnr(ref, dist)
-
-
-@register_metric("psnr_y")
-class PsnrY(Metric):
-    label = "PSNR (Y)"
-    unit = "dB"
-    reference = "PSNR of BT.601 studio-range luma (MATLAB rgb2ycbcr)"
-    pooled = staticmethod(pooled_psnr)
-    plotted = False   # a column of every run, but not one of the default plots (as before)
-    check_tolerance = 0.01
-
-    def compute(self, ref, dist):
-        return psnr_y(ref, dist)

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from .catalog import Metric, register_metric
+from .catalog import register_metric_function
 from .msssim import _BLOCK, WINDOW, _band, _band_t
 
 NUM_SCALES = 6
@@ -177,6 +177,9 @@ def score(features: list[np.ndarray]) -> float:
     return 100.0 - 10.0 * math.pow(total, 0.6276336467831387) if total > 0 else 100.0
 
 
+@register_metric_function("ssimulacra2", label="SSIMULACRA2", needs_rgb=True, min_side=MIN_SIDE,
+                          reference="libjxl tools/ssimulacra2; checked against the ssimulacra2 package 0.3.0",
+                          check_tolerance=1e-3)
 def ssimulacra2(ref: np.ndarray, dist: np.ndarray) -> float:
     """SSIMULACRA2 of two sRGB images (H, W, 3) on 0..255; exactly 100 for identical images."""
     if np.array_equal(ref, dist):
@@ -192,16 +195,3 @@ def ssimulacra2(ref: np.ndarray, dist: np.ndarray) -> float:
                 break
         features.append(scale_features(positive_xyb(lin1), positive_xyb(lin2)))
     return score(features)
-
-
-@register_metric("ssimulacra2")
-class Ssimulacra2(Metric):
-    label = "SSIMULACRA2"
-    needs_rgb = True
-    unit = ""
-    min_side = MIN_SIDE
-    reference = "libjxl tools/ssimulacra2; checked against the ssimulacra2 package 0.3.0"
-    check_tolerance = 1e-3
-
-    def compute(self, ref, dist):
-        return ssimulacra2(ref, dist)

@@ -9,7 +9,7 @@ import pytest
 from elicbench import metrics
 from elicbench.metrics import (DEFAULT_METRICS, METRICS, Metric, MetricUndefined, get_axis, get_metric, measure,
                                register_metric)
-from elicbench.metrics.catalog import UnknownMetricError
+from elicbench.metrics.catalog import UnknownMetricError, register_metric_function
 from elicbench.registry import UnknownNameError
 
 
@@ -85,3 +85,27 @@ def test_register_a_metric_and_load_one_from_an_entry_point(monkeypatch):
     assert "test-plugin" not in metrics.metric_names()   # a broken plug-in never breaks the built-ins
     assert "no module named pkg" in METRICS.plugin_errors["test-plugin"]
     METRICS.plugin_errors.pop("test-plugin")
+
+
+def test_register_a_function_as_a_metric():
+    def pooled(values, pixels=None):
+        return 0.0
+
+    def test_max_error(ref, dist):
+        """Largest absolute difference."""
+        return float(np.max(np.abs(ref.astype(float) - dist)))
+
+    try:
+        assert register_metric_function("test-max-error", label="max |error|", higher_is_better=False,
+                                         pooled=pooled)(test_max_error) is test_max_error
+        cls = get_metric("test-max-error")
+        assert issubclass(cls, Metric) and cls.__name__ == "TestMaxError" and cls.name == "test-max-error"
+        assert cls.label == "max |error|" and cls.higher_is_better is False and cls.unit == ""
+        assert cls.pooled is pooled   # a function attribute stays a plain function, not a method
+        values, _ = measure(np.zeros((4, 4, 3), np.uint8), np.full((4, 4, 3), 3, np.uint8), ["test-max-error"])
+        assert values == {"test-max-error": 3.0}
+    finally:
+        METRICS._items.pop("test-max-error", None)
+    with pytest.raises(TypeError, match="unknown Metric attribute"):
+        register_metric_function("test-typo", lable="typo")
+    assert "test-typo" not in METRICS

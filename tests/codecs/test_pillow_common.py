@@ -1,39 +1,21 @@
-"""The Pillow codecs on real photographs (Kodak, or the `photo` fallback): round trips, rates, options, errors, determinism."""
+"""The Pillow codecs on real photographs (Kodak, or the `photo` fallback): round trips, rates, options, errors, determinism.
+
+What one codec alone does is tested beside it (test_jpeg.py, test_jpeg2000.py, test_avif.py)."""
 from __future__ import annotations
 
-import io
 import sys
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from elicbench.codecs import BadCodecInput, get_codec
-from elicbench.codecs import pillow as pillow_codecs
+from elicbench.codecs import pillow_common
 from elicbench.metrics import bits_per_pixel, psnr
+
+from codec_helpers import low_high, make
 
 ALL = ["jpeg", "webp", "jpeg2000", "avif", "avif-svt", "avif-rav1e", "jxl", "heif"]
 FAST = ["jpeg", "webp", "jpeg2000"]   # whole default sweeps at full size take well under a second
-
-
-def make(name: str, **settings):
-    cls = get_codec(name)
-    available = cls.availability()
-    if not available:
-        pytest.skip(f"{name} not available here: {available.reason}")
-    return cls(**settings)
-
-
-@pytest.fixture(scope="module")
-def crop(photo) -> np.ndarray:
-    """A 256x384 detailed crop of kodim23 (both sides multiples of 16 and not): fast to code."""
-    return np.ascontiguousarray(photo(23)[100:356, 200:584])
-
-
-def low_high(codec) -> tuple[float, float]:
-    """The lowest- and highest-rate qualities of the default sweep."""
-    qs = sorted(codec.qualities(), reverse=not codec.quality_scale.higher_means_more_bits)
-    return qs[0], qs[-1]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -86,44 +68,6 @@ def test_default_sweep_spans_the_rates(name, photo):
     assert bpp[0] < 0.3 and bpp[-1] > 1.0, bpp
 
 
-def test_jpeg_matches_plain_pillow(crop):
-    """Default settings are Pillow's own defaults: the same file as a bare Image.save."""
-    buf = io.BytesIO()
-    Image.fromarray(crop).save(buf, format="JPEG", quality=75)
-    assert make("jpeg").encode(crop, 75) == buf.getvalue()
-
-
-def test_jpeg_444_differs_from_420(crop):
-    c420, c444 = make("jpeg"), make("jpeg", subsampling="4:4:4")
-    a, b = c420.encode(crop, 50), c444.encode(crop, 50)
-    assert a != b
-    assert len(b) > len(a)   # full-resolution chroma costs bits ...
-    assert psnr(crop, c444.decode(b)) > psnr(crop, c420.decode(a))   # ... and buys quality
-    assert c444.label == "jpeg[subsampling=4:4:4]"
-
-
-def test_jpeg_optimize_is_smaller_with_the_same_pixels(crop):
-    plain, optimized = make("jpeg"), make("jpeg", optimize="true")
-    a, b = plain.encode(crop, 50), optimized.encode(crop, 50)
-    assert len(b) < len(a)
-    assert np.array_equal(plain.decode(a), optimized.decode(b))
-
-
-def test_jpeg2000_ratio_sets_the_rate(photo):
-    """Compression ratio r on 8-bit RGB gives about 24/r bits per pixel, whatever the content."""
-    codec = make("jpeg2000")
-    for n in (1, 23):
-        image = photo(n)
-        bpp = bits_per_pixel(len(codec.encode(image, 48)), image.shape[1], image.shape[0])
-        assert 0.47 < bpp <= 0.5, (n, bpp)
-
-
-def test_jpeg2000_default_beats_pillows_default_wavelet(crop):
-    """The 9/7 wavelet + YCbCr default is better than Pillow's reversible default at the same rate."""
-    ours, reversible = make("jpeg2000"), make("jpeg2000", irreversible="false", mct="no")
-    assert psnr(crop, ours.decode(ours.encode(crop, 24))) > psnr(crop, reversible.decode(reversible.encode(crop, 24))) + 1
-
-
 @pytest.mark.parametrize(("name", "bad", "expected"), [
     ("jpeg", 0, "quality 0 is out of range [1, 100]"),
     ("jpeg", 101, "quality 101 is out of range [1, 100]"),
@@ -167,29 +111,6 @@ def test_encode_rejects_non_rgb_input(crop):
         codec.encode(crop.astype(np.float64), 50)
 
 
-def test_avif_stays_on_pillows_builtin_libavif(crop, monkeypatch):
-    """pillow_avif re-registers Pillow's "AVIF" format; `avif` must still use the built-in driver."""
-    avif = make("avif")
-    make("avif-svt")
-    from PIL import AvifImagePlugin
-    from pillow_avif import AvifImagePlugin as PluginAvif
-
-    monkeypatch.setitem(Image.SAVE, "AVIF", PluginAvif._save)   # as after `import pillow_avif`
-    monkeypatch.setitem(Image.OPEN, "AVIF", (PluginAvif.AvifImageFile, PluginAvif._accept))
-    data = avif.encode(crop, 40)
-    assert Image.SAVE[pillow_codecs._AVIF_FORMATS["builtin"]] is AvifImagePlugin._save
-    # Same libavif + aom in both (pillow 13.0.0, plug-in 1.6.0): the same file either way.
-    buf = io.BytesIO()
-    Image.fromarray(crop).save(buf, format="AVIF", quality=40, speed=6, codec="aom", max_threads=1)
-    assert buf.getvalue() == data
-    # The built-in decoder opens every AVIF encoder's files.
-    for name in ("avif-svt", "avif-rav1e"):
-        other = make(name)
-        assert other.decode(other.encode(crop, 40)).shape == crop.shape
-    assert Image.SAVE[pillow_codecs._AVIF_FORMATS["plugin"]] is PluginAvif._save
-    assert avif.decode(data).shape == crop.shape
-
-
 def test_versions_name_the_libraries():
     import PIL
 
@@ -209,13 +130,13 @@ def test_versions_name_the_libraries():
 def test_optional_codec_without_its_plugin(name, module, extra, monkeypatch, crop):
     """Registered always; without the plug-in, unavailable with the install command as the reason."""
     monkeypatch.setitem(sys.modules, module, None)   # makes `import module` raise ImportError
-    pillow_codecs._import_optional.cache_clear()
+    pillow_common._import_optional.cache_clear()
     try:
         cls = get_codec(name)
         available = cls.availability()
         assert not available
         assert f"pip install 'elicbench[{extra}]'" in available.reason
-        with pytest.raises(pillow_codecs.CodecUnavailable, match=f"elicbench\\[{extra}\\]"):
+        with pytest.raises(pillow_common.CodecUnavailable, match=f"elicbench\\[{extra}\\]"):
             cls().encode(crop, 50)
     finally:
-        pillow_codecs._import_optional.cache_clear()
+        pillow_common._import_optional.cache_clear()
