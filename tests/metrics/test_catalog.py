@@ -1,6 +1,8 @@
 """The metric registry: names, defaults, axes, plug-ins, undefined values and bad names."""
 from __future__ import annotations
 
+import elicbench
+
 import math
 
 import numpy as np
@@ -20,7 +22,8 @@ def test_builtin_metrics_and_defaults():
     assert get_metric("ciede2000").higher_is_better is False and get_metric("flip").higher_is_better is False
     assert get_metric("ms_ssim").display_axis() == "ms_ssim_db"
     assert get_metric("ms_ssim").min_side == 161
-    assert get_metric("ciede2000").version() == metrics.catalog.metadata.version("scikit-image")
+    assert get_metric("flip").version() == metrics.catalog.metadata.version("flip-evaluator")
+    assert get_metric("ciede2000").version() == elicbench.__version__  # its own implementation
 
 
 def test_axes_aggregate_as_the_rules_say():
