@@ -94,5 +94,5 @@ def test_list_shows_metrics_and_the_jpegli_codec(capsys):
     metrics = out[out.index("Metrics"):out.index("Datasets:")]
     for name in ("psnr*", "ms_ssim*", "ssimulacra2", "psnr_hvs_m", "ciede2000", "flip"):
         assert name in metrics
-    assert "lower" in metrics and "ms_ssim_db" in metrics and "scikit-image" in metrics
+    assert "lower" in metrics and "ms_ssim_db" in metrics and "flip-evaluator" in metrics
     assert "jpegli" in out[:out.index("Metrics")]
