@@ -105,6 +105,40 @@ def _version_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return changes
 
 
+#: Rate-point facts that belong to one machine (a model's path), never compared.
+_MACHINE_LOCAL_FACTS = ("path",)
+
+
+def _point_text(quality: str, facts: dict[str, Any]) -> str:
+    ident = facts.get("model_id")
+    return f"{quality} ({str(ident)[:12]})" if ident else quality
+
+
+def _rate_point_changes(label: str, recorded: dict[str, dict[str, Any]], codec) -> list[str]:
+    """What differs between the rate points the baseline recorded (``Codec.quality_info``, e.g. an
+    ELIC model id per λ) and the same qualities of the codec now: the likely cause of changed rows."""
+    changes = []
+    for quality, old in recorded.items():
+        new = codec.quality_info(float(quality))
+        for key in sorted((set(old) | set(new)) - set(_MACHINE_LOCAL_FACTS)):
+            if old.get(key) != new.get(key):
+                changes.append(f"{label}: rate point {quality}: {key} {old.get(key)} -> {new.get(key)}")
+    return changes
+
+
+def _rate_points_gone(label: str, recorded: dict[str, dict[str, Any]], codec, now: list[float],
+                      manifest: dict[str, Any], exc: Exception) -> str:
+    from .codecs import format_quality
+
+    was = ", ".join(_point_text(q, f) for q, f in recorded.items())
+    is_now = ", ".join(_point_text(format_quality(q), codec.quality_info(q)) for q in now)
+    command = " ".join(manifest.get("command") or []) or "elicbench run ... --out BASELINE_DIR"
+    return (f"{label}: the baseline ran rate points this codec no longer has ({exc}). Recorded: {was}; "
+            f"now: {is_now}. Its models changed since the baseline was recorded; --update cannot replay "
+            f"qualities that are gone. If the change is on purpose, record a new baseline (the baseline's "
+            f"command was: {command}), else point at the old models with -o {codec.name}.models=DIR.")
+
+
 def _check_manifest_shape(manifest: dict[str, Any]) -> None:
     """CheckError (one line) unless the parts check reads have the shape elicbench writes."""
     where = "baseline manifest.json"
@@ -344,6 +378,7 @@ def plan_check(baseline_dir: Path, options: dict[str, dict[str, Any]] | None = N
     ``options`` changes recorded codec settings by codec name, e.g. ``{"elic": {"models": DIR}}``;
     ``metric`` is the axis of the per-codec BD-rate (any the baseline measured)."""
     from .analysis.curves import check_metric
+    from .codecs.base import BadCodecInput
     from .manifest import read_manifest
     from .metrics import DEFAULT_METRICS
     from .runner import check_metrics, prepare_codec
@@ -383,7 +418,15 @@ def plan_check(baseline_dir: Path, options: dict[str, dict[str, Any]] | None = N
         settings = _replayed_settings(info)
         settings.update((options or {}).get(info["name"], {}))
         qualities = sorted(set(rows.loc[rows["codec"] == label, "quality"]))
-        spec, codec, qs = prepare_codec(info["name"], settings, qualities)
+        try:
+            spec, codec, qs = prepare_codec(info["name"], settings, qualities)
+        except BadCodecInput as exc:
+            if not info.get("rate_points"):
+                raise
+            # A quality the baseline ran is not this codec's any more (e.g. new ELIC models).
+            _, now, now_qs = prepare_codec(info["name"], settings, None)
+            raise CheckError(_rate_points_gone(label, info["rate_points"], now, now_qs, manifest, exc)) from None
+        setting_changes += _rate_point_changes(label, info.get("rate_points") or {}, codec)
         relabel[codec.label] = label
         if "settings_text" in info and codec.settings_text != info["settings_text"]:
             setting_changes.append(f"{label}: settings {info['settings_text']} -> {codec.settings_text}")

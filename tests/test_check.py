@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -195,6 +196,30 @@ def test_perturbed_elic_weight_fails(tmp_path):
     assert not result.passed
     assert any(r["codec"] == "elic" and r["quality"] == lam for r in result.rows)
     assert f"| {BENCH_IMAGES[0]} | elic | {lam:g} |" in result.text
+    # The likely cause is named first: the rate point's model changed.
+    old_id = json.loads(Path(src, mdir.name, "elic.json").read_text())["model_id"]
+    assert f"elic: rate point {lam:g}: model_id {old_id} -> {info['model_id']}" in result.text
+
+
+def test_models_that_are_gone_are_named_with_what_to_do(tmp_path):
+    """New models at other λ (new demo weights): the check cannot replay the baseline and says why."""
+    import shutil
+
+    src = __import__("elicbench").__path__[0] + "/data/elic-demo"
+    models = tmp_path / "models"
+    shutil.copytree(src, models)
+    dirs = sorted(d for d in models.iterdir() if (d / "elic.json").is_file())
+    lam = json.loads((dirs[0] / "elic.json").read_text())["lambda"]
+    base_dir = tmp_path / "baseline"
+    outcome = run_benchmark(RunConfig(dataset=BENCH_DATASET, codecs=["elic"], qualities={"elic": [lam]}, limit=1,
+                                      out=base_dir, options={"elic": {"models": str(models)}}, progress=False))
+    assert outcome.ok, outcome.failures
+    shutil.rmtree(dirs[0])                           # that rate point's model is gone
+    with pytest.raises(CheckError) as err:
+        check_baseline(base_dir, options={"elic": {"models": str(models)}}, progress=False)
+    text = str(err.value)
+    assert "the baseline ran rate points this codec no longer has" in text
+    assert f"Recorded: {lam:g} (" in text and "record a new baseline" in text
 
 
 def test_rows_that_failed_in_the_baseline_and_fail_again_are_not_regressions(tmp_path):
