@@ -169,14 +169,19 @@ def training_layout(out_dir: Path) -> tuple[Path, Path]:
     return out_dir / TRAINING_STATE_DIR, out_dir
 
 
-def _check_run_identity(state_dir: Path, config, lmbda: float, init_from: str | None) -> None:
-    """``run.json`` pins a run directory to one model config and λ, so a resume never mixes them."""
+def _check_run_identity(state_dir: Path, config, lmbda: float, init_from: str | None) -> dict[str, Any] | None:
+    """``run.json`` pins a run directory to one model config and λ, so a resume never mixes them.
+
+    Returns what the run started from (``--init-from`` of its first call: path, model id, λ, steps),
+    recorded then, so that a resumed call, with or without ``--init-from``, exports the true lineage
+    even if that model has been trained further since."""
     out_dir = state_dir
     path = out_dir / RUN_IDENTITY_FILE
     identity = {"config": config.to_dict(), "lambda": lmbda}
     if not path.exists():
-        path.write_text(json.dumps({**identity, "init_from": init_from}, indent=2) + "\n")
-        return
+        started_from = None if init_from is None else _describe_init(init_from)
+        path.write_text(json.dumps({**identity, "init_from": started_from}, indent=2) + "\n")
+        return started_from
     saved = json.loads(path.read_text())
     if saved.get("lambda") != lmbda or saved.get("config") != identity["config"]:
         differences = [key for key in ("lambda", "config") if saved.get(key) != identity[key]]
@@ -184,6 +189,10 @@ def _check_run_identity(state_dir: Path, config, lmbda: float, init_from: str | 
             f"{out_dir} holds a training run with a different {' and '.join(differences)} "
             f"(saved in {path}: λ={saved.get('lambda')}, preset {saved.get('config', {}).get('preset')!r}). "
             "Resume it with the same settings, or train into a new --out directory.")
+    started_from = saved.get("init_from")
+    if isinstance(started_from, str):  # run.json of an older version: the path alone
+        started_from = {"path": started_from}
+    return started_from
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,7 +412,8 @@ def _loop(s: TrainingSettings, state: _TrainingState, train_step, run_validation
 
 
 def _model_facts(s: TrainingSettings, outcome: _LoopOutcome, state: _TrainingState, *, training_set,
-                 validation_set, validation_dir, init_from, hardware: dict[str, Any], replicas: int) -> dict[str, Any]:
+                 validation_set, validation_dir, started_from: dict[str, Any] | None, hardware: dict[str, Any],
+                 replicas: int) -> dict[str, Any]:
     """What the exported model's elic.json records about how it was trained."""
     return {
         "demo": False,
@@ -418,7 +428,7 @@ def _model_facts(s: TrainingSettings, outcome: _LoopOutcome, state: _TrainingSta
         "patch_size": s.patch_size,
         "learning_rate": s.learning_rate,
         "warmup_steps": s.warmup_steps,
-        "init_from": None if init_from is None else _describe_init(init_from),
+        "init_from": started_from,
         "lr_decay_step": s.decay_at,
         "lr_decay_factor": s.decay_factor,
         "global_clipnorm": 1.0,
@@ -501,7 +511,7 @@ def train(
     validation_images = validation_batch(validation_set, patch_size=s.patch_size)
     state_dir, model_dir = training_layout(Path(out_dir).expanduser())
     state_dir.mkdir(parents=True, exist_ok=True)
-    _check_run_identity(state_dir, s.config, s.lmbda, None if init_from is None else str(init_from))
+    started_from = _check_run_identity(state_dir, s.config, s.lmbda, None if init_from is None else str(init_from))
 
     strategy = _choose_strategy(tf)
     replicas = strategy.num_replicas_in_sync
@@ -538,7 +548,7 @@ def train(
         finally:
             log.close()
         meta = _model_facts(s, outcome, state, training_set=training_set, validation_set=validation_set,
-                            validation_dir=validation_dir, init_from=init_from, hardware=_hardware(tf),
+                            validation_dir=validation_dir, started_from=started_from, hardware=_hardware(tf),
                             replicas=replicas)
         meta.update(export_meta or {})
     finally:

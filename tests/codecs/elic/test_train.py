@@ -269,3 +269,24 @@ def test_mixed_precision_trains_and_exports_a_float32_model(tmp_path, train_dir,
     assert all(w.dtype == tf.float32 for w in runner.model.model_weights())
     image = np.ascontiguousarray(test_image[:64, :128])
     assert runner.decompress(runner.compress(image)).shape == image.shape
+
+
+def test_a_resumed_run_keeps_what_it_started_from(tmp_path):
+    """The lineage is recorded by the run's first call: a resume without --init-from, or after the
+    initial model was trained further, still exports where the run really started."""
+    from elicbench.codecs.elic.config import get_preset
+    from elicbench.codecs.elic.train import _check_run_identity
+
+    demo = Path(__import__("elicbench").__path__[0]) / "data" / "elic-demo"
+    init = tmp_path / "init"
+    shutil.copytree(sorted(d for d in demo.iterdir() if (d / "elic.json").is_file())[0], init)
+    first = json.loads((init / "elic.json").read_text())
+    state = tmp_path / "run"
+    state.mkdir()
+    config = get_preset("tiny")
+    started = _check_run_identity(state, config, 0.01, str(init))
+    assert started == {"path": str(init), "model_id": first["model_id"], "lambda": first["lambda"],
+                       "steps": first["steps"]}
+    (init / "elic.json").write_text(json.dumps({**first, "model_id": "0" * 32, "steps": 99999}))  # trained on
+    assert _check_run_identity(state, config, 0.01, None) == started
+    assert _check_run_identity(state, config, 0.01, str(init)) == started
