@@ -50,6 +50,9 @@ def import_tf():
         except RuntimeError:
             pass
     tf.config.experimental.enable_tensor_float_32_execution(False)
+    # One set of traced functions per loaded model is by design; TF's Python logger would warn
+    # about "retracing" on every run with five models.
+    tf.get_logger().setLevel("ERROR")
     _tf = tf
     return tf
 

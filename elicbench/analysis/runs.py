@@ -92,7 +92,7 @@ def find_runs(paths: Iterable[str | Path]) -> list[Run]:
 
 DEMO_SOURCE = "demo weights"  # what the elic codec records as its models_source for the bundled weights
 #: What a reader is told wherever results of the demo weights appear (after their name).
-DEMO_NOTE = ("the bundled demo ELIC models (tiny preset, trained for about an hour on a 2-core CPU; "
+DEMO_NOTE = ("the bundled demo ELIC models (tiny preset, trained for about three hours on a 2-core CPU; "
              "elicbench/data/elic-demo/MODEL_CARD.md), far below ELIC as published: never report them as ELIC "
              "results; train models (`elicbench train`) and pass --elic-models DIR")
 
