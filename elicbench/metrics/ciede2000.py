@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .catalog import register_metric_function
+from .common import cube_root
 
 _CODES = np.arange(256) / 255.0
 #: sRGB code value -> linear light (IEC 61966-2-1), for every 8-bit code.
@@ -23,14 +24,15 @@ _XYZN_FROM_RGB = (np.array([[0.412453, 0.357580, 0.180423],
                             [0.019334, 0.119193, 0.950227]]) / _WHITE_D65[:, None]).T.astype(np.float32)
 _TWO_PI = np.float32(2 * np.pi)
 _25_POW_7 = np.float32(25.0 ** 7)
+# Pixels per chunk: the forty or so float32 temporaries of a chunk stay in cache (measured on a
+# 768x512 pair, one core: 143 ms whole, 107 ms in chunks of 65,536, 133 ms in chunks of 131,072).
+_CHUNK = 65536
 
 
 def srgb_to_lab(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """uint8 sRGB (H, W, 3) -> flat float32 (L*, a*, b*)."""
     t = _LINEAR[np.asarray(image, np.uint8).reshape(-1, 3)] @ _XYZN_FROM_RGB
-    with np.errstate(divide="ignore"):  # log(0) = -inf: exp gives 0, and the linear branch is taken there
-        cube_root = np.exp(np.log(t) * np.float32(1 / 3))  # float32 np.cbrt is 2.5x slower
-    f = np.where(t > 0.008856, cube_root, t * np.float32(7.787) + np.float32(16 / 116))
+    f = np.where(t > 0.008856, cube_root(t.copy()), t * np.float32(7.787) + np.float32(16 / 116))
     fx, fy, fz = f[:, 0], f[:, 1], f[:, 2]
     return fy * np.float32(116) - np.float32(16), (fx - fy) * np.float32(500), (fy - fz) * np.float32(200)
 
@@ -96,4 +98,11 @@ def delta_e00(lab1, lab2) -> np.ndarray:
                           reference="Sharma et al. 2005 with scikit-image's constants, mean over pixels")
 def ciede2000(ref: np.ndarray, dist: np.ndarray) -> float:
     """Mean CIEDE2000 ΔE of two sRGB images (H, W, 3) on 0..255 (float64 mean of float32 values)."""
-    return float(np.mean(delta_e00(srgb_to_lab(ref), srgb_to_lab(dist)), dtype=np.float64))
+    ref = np.asarray(ref).reshape(-1, 3)
+    dist = np.asarray(dist).reshape(-1, 3)
+    total = 0.0
+    for start in range(0, len(ref), _CHUNK):
+        stop = start + _CHUNK
+        total += float(np.sum(delta_e00(srgb_to_lab(ref[start:stop]), srgb_to_lab(dist[start:stop])),
+                              dtype=np.float64))
+    return total / len(ref) if len(ref) else float("nan")

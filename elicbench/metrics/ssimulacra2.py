@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from .catalog import register_metric_function
+from .common import cube_root
 from .msssim import _BLOCK, WINDOW, _band, _band_t
 
 NUM_SCALES = 6
@@ -85,7 +86,7 @@ def positive_xyb(linear: np.ndarray) -> np.ndarray:
     mixed = np.tensordot(_OPSIN.astype(np.float32), linear, axes=1)
     mixed += np.float32(_BIAS)
     np.maximum(mixed, 0.0, out=mixed)
-    np.cbrt(mixed, out=mixed)
+    cube_root(mixed)
     mixed -= np.float32(_CBRT_BIAS)
     x = 0.5 * (mixed[0] - mixed[1])
     y = 0.5 * (mixed[0] + mixed[1])
