@@ -1,13 +1,18 @@
 """The one place where TensorFlow is configured and imported.
 
-An ELIC bitstream decodes bit-exactly only under the numerics it was encoded with: the range
-coder needs the decoder to recompute exactly the encoder's means and scale indices. So the
-settings that change TF's float results are fixed here, before TF is imported, and recorded
-(``settings()``) in every manifest and in every ELIC file's header:
+The range coder needs the decoder to recompute exactly the encoder's means and scale indices; the
+exact fixed-point path (codecs/elic/exact.py) guarantees that whatever the kernels and thread
+count. What the settings below still change is the float32 pixel transforms g_a and g_s, i.e.
+which symbols the encoder picks and the decoded pixels (within one level). So they are fixed
+here, before TF is imported, and recorded (``settings()``) in every manifest and in every ELIC
+file's header (its numerics profile):
 
-- ``TF_ENABLE_ONEDNN_OPTS``: oneDNN kernels give different floats from Eigen's; a stream encoded
-  with one and decoded with the other fails with "Sanity check failed". We default to ``0``
-  (Eigen) for coding portability; a user may export ``1`` for speed, and it is then recorded.
+- ``TF_ENABLE_ONEDNN_OPTS``: oneDNN kernels give different floats from Eigen's. A file encoded
+  with one decodes under the other to the same latents (tested). A decoder still refuses it by
+  default (``strict_profile=False`` decodes it), because its pixels may differ by a level from the
+  encoder's reconstruction. We default to ``0`` (Eigen): ``1`` made `full` 8 % (encode) and 11 %
+  (decode) faster on this project's CPU, not enough to change every recorded file
+  (docs/elic-speed.md); a user may export it.
 - TF32 is turned off: Ampere/Hopper GPUs would otherwise use 10-bit-mantissa matmuls.
 - ``TF_CPP_MIN_LOG_LEVEL=3`` keeps start-up noise off the user's terminal.
 
