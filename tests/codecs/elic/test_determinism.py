@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent("""
     from elicbench.tfenv import import_tf
 
     tf = import_tf()
-    mode, model_dir, kodak, out = sys.argv[1:5]
+    mode, model_dir, kodak, out, profiles = sys.argv[1:6]
     runner = load_model(model_dir)
     m = runner.model
     images = {
@@ -46,15 +46,15 @@ SCRIPT = textwrap.dedent("""
             g = m.config.num_groups
             y_hat = m.coder.decode_latents(padded, strings[0], strings[1:1 + g], strings[1 + g:])
         result[name + "_y_hat"] = y_hat.numpy()
-        # Another profile (oneDNN on/off) is what this test crosses on purpose.
-        result[name + "_image"] = runner.decompress(data, strict_profile=False)
+        # Across profiles (oneDNN on/off) on purpose; otherwise the decoder must accept the file as is.
+        result[name + "_image"] = runner.decompress(data, strict_profile=profiles == "same")
     np.savez(f"{out}/{mode}.npz", **result)
 """)
 
 
-def run(mode: str, threads: int, model_dir, kodak_dir, out, onednn: str = "0") -> None:
+def run(mode: str, threads: int, model_dir, kodak_dir, out, onednn: str, profiles: str) -> None:
     env = dict(os.environ, ELICBENCH_THREADS=str(threads), TF_ENABLE_ONEDNN_OPTS=onednn)
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, mode, str(model_dir), str(kodak_dir), str(out)],
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, mode, str(model_dir), str(kodak_dir), str(out), profiles],
                           env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
@@ -64,8 +64,9 @@ def run(mode: str, threads: int, model_dir, kodak_dir, out, onednn: str = "0") -
                          ids=["same-kernels", "oneDNN-encoder-Eigen-decoder"])
 def test_decoder_with_other_thread_count_reproduces_latents(elic_model_dir, kodak_dir, tmp_path,
                                                             encoder_onednn, decoder_onednn):
-    run("encode", 1, elic_model_dir, kodak_dir, tmp_path, encoder_onednn)
-    run("decode", 2, elic_model_dir, kodak_dir, tmp_path, decoder_onednn)
+    profiles = "same" if encoder_onednn == decoder_onednn else "crossed"
+    run("encode", 1, elic_model_dir, kodak_dir, tmp_path, encoder_onednn, profiles)
+    run("decode", 2, elic_model_dir, kodak_dir, tmp_path, decoder_onednn, profiles)
     enc = np.load(tmp_path / "encode.npz")
     dec = np.load(tmp_path / "decode.npz")
     for name in ("odd", "portrait"):
