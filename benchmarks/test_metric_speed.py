@@ -1,7 +1,8 @@
 """Metric speed on a 768x512 RGB pair (kodim01 and its JPEG q=30 round trip), every registered metric.
 
 Run: `OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 pytest benchmarks/test_metric_speed.py --benchmark-enable`
-(MS-SSIM and SSIMULACRA2 filter with BLAS matrix products; one thread is the fair single-core number).
+(one thread is the fair single-core number: numpy's BLAS would otherwise use both cores). The first
+call is made outside the timing: it compiles or loads the numba loops of MS-SSIM and SSIMULACRA2.
 Targets (issue 14): each default metric (psnr, psnr_y, ms_ssim) at most 0.1 s per image, MS-SSIM 0.05 s.
 """
 from __future__ import annotations

@@ -67,7 +67,8 @@ def test_awkward_images_are_rows_not_crashes(capsys, tmp_path, photo):
 
 def test_list_is_fast_and_does_not_import_tensorflow():
     code = ("import sys, elicbench.cli as c; c.main(['list']); "
-            "assert 'tensorflow' not in sys.modules, 'list imported TensorFlow'")
+            "assert 'tensorflow' not in sys.modules, 'list imported TensorFlow'; "
+            "assert 'numba' not in sys.modules, 'list imported numba'")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "jpeg" in res.stdout and "kodak" in res.stdout

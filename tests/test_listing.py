@@ -14,7 +14,8 @@ from elicbench.cli import main
 
 
 def _cli(*argv: str, env: dict[str, str] | None = None, prelude: str = "") -> subprocess.CompletedProcess:
-    """The CLI in a fresh interpreter; fails if it imported TensorFlow."""
+    """The CLI in a fresh interpreter; fails if it imported TensorFlow or numba (the metrics' compiled
+    loops load it at their first call)."""
     code = textwrap.dedent(f"""
         import sys
         {prelude}
@@ -24,6 +25,7 @@ def _cli(*argv: str, env: dict[str, str] | None = None, prelude: str = "") -> su
         except SystemExit as exc:  # --help
             code = exc.code
         assert "tensorflow" not in sys.modules, "imported TensorFlow"
+        assert "numba" not in sys.modules, "imported numba"
         sys.exit(code)
     """)
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,

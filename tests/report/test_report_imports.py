@@ -16,7 +16,7 @@ import numpy as np
 from elicbench.cropfiles import CropSet, CropTile, StoredCrops, save_png, visual_dir, write_index
 
 BASELINE = Path(__file__).resolve().parents[2] / "reports" / "baseline"
-FORBIDDEN = ("tensorflow", "elicbench.codecs", "elicbench.datasets")
+FORBIDDEN = ("tensorflow", "numba", "elicbench.codecs", "elicbench.datasets")
 
 
 def _saved_run_with_crops(tmp_path: Path) -> Path:
