@@ -42,7 +42,7 @@ def gpu_names() -> list[str]:
     return [l.strip() for l in out.stdout.splitlines() if l.strip()] if out.returncode == 0 else []
 
 
-def package_versions(names: tuple[str, ...] = ("numpy", "scipy", "pillow", "pillow-avif-plugin",
+def package_versions(names: tuple[str, ...] = ("numpy", "numba", "scipy", "pillow", "pillow-avif-plugin",
                                                "scikit-image", "pandas", "matplotlib", "tensorflow",
                                                "tensorflow-compression", "tensorflow-probability",
                                                "pillow-jxl-plugin", "pillow-heif", "dask", "distributed")) -> dict[str, str]:
