@@ -1,7 +1,8 @@
 """The metrics' compiled loops (numba): separable filtering, and MS-SSIM's mean of SSIM terms.
 
 Imported by the metrics at their first call, not on import, so that ``list``, ``report`` and ``plot``
-never load numba. Compiled code is cached next to this file (or in numba's user cache directory).
+never load numba. Compiled code is cached next to this file (or in numba's user cache directory);
+where neither can be written, each process compiles its own (about 3 s at the first call).
 
 MS-SSIM (``mean_ssim_terms``): each output row is made in three steps that stay in L1 cache: the 11-tap Gaussian down the
 columns for the four maps x, y, x*y and (x-y)^2 (one simple loop per map, which LLVM vectorises),
@@ -19,13 +20,23 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+
+
+def _compiled(function):
+    """``numba.njit`` with the on-disk cache when there is somewhere to write it."""
+    try:
+        return numba.njit(nogil=True, cache=True)(function)
+    except RuntimeError:   # numba found no writable cache directory (read-only install, no HOME)
+        return numba.njit(nogil=True)(function)
+
+
 _TWO = np.float32(2.0)
 # The window length is a compile-time constant: LLVM then unrolls the taps and vectorises over the
 # row (with a run-time length the row pass was 2x slower). Both metrics use 11 taps (sigma 1.5).
 TAPS = 11
 
 
-@numba.njit(nogil=True, cache=True)
+@_compiled
 def _filter_columns(x, y, top, taps, v0, v1, v2, v3):   # pragma: no cover - compiled
     """v0..v3 = the taps applied down the columns to x, y, x*y, (x-y)^2, rows top .. top + len(taps) - 1."""
     w = x.shape[1]
@@ -49,7 +60,7 @@ def _filter_columns(x, y, top, taps, v0, v1, v2, v3):   # pragma: no cover - com
             v3[j] += t * (d * d)
 
 
-@numba.njit(nogil=True, cache=True)
+@_compiled
 def _filter_row(v, taps, out):   # pragma: no cover - compiled
     """out[j] = sum_k taps[k] v[j + k] (VALID); taps has TAPS entries."""
     for j in range(out.shape[0]):
@@ -59,7 +70,7 @@ def _filter_row(v, taps, out):   # pragma: no cover - compiled
         out[j] = s
 
 
-@numba.njit(nogil=True, cache=True)
+@_compiled
 def _terms(mu_x, mu_y, e_xy, e_dd, c1, c2, with_luminance, out):   # pragma: no cover - compiled
     """cs = (2 cov_xy + C2) / (var_x + var_y + C2), times the luminance term when asked.
 
@@ -77,7 +88,7 @@ def _terms(mu_x, mu_y, e_xy, e_dd, c1, c2, with_luminance, out):   # pragma: no 
         out[j] = cs
 
 
-@numba.njit(nogil=True, cache=True)
+@_compiled
 def mean_ssim_terms(x, y, taps, c1, c2, with_luminance):   # pragma: no cover - compiled
     """Mean over the VALID region of the contrast-structure map (with_luminance: the SSIM map)
     of two contiguous float32 planes, with the separable window ``taps`` (TAPS float32 values)."""
@@ -107,7 +118,7 @@ def mean_ssim_terms(x, y, taps, c1, c2, with_luminance):   # pragma: no cover - 
     return total / (out_h * out_w)
 
 
-@numba.njit(nogil=True, cache=True)
+@_compiled
 def filter_valid(planes, taps, out):   # pragma: no cover - compiled
     """out[n] = the separable filter ``taps`` x ``taps`` of planes[n], VALID (out is smaller by
     TAPS - 1 on each axis); float32 planes (N, H, W), contiguous."""
