@@ -6,12 +6,10 @@ the matrix product is the best arithmetic rate the machine gives, and a direct c
 the same multiply-adds cannot run faster than it. Random seeded weights, as the other benchmarks.
 
 Run: ``python benchmarks/elic_arithmetic_ceiling.py`` (ELICBENCH_THREADS, default 2; set
-TF_ENABLE_ONEDNN_OPTS=1 for oneDNN kernels). CompressAI's side: ``peer_compressai_transforms.py``,
-run by the peer's own Python.
+TF_ENABLE_ONEDNN_OPTS=1 for oneDNN kernels). CompressAI's side, run by the peer's own Python (see
+test_elic_vs_compressai.py for its venv): ``$PEER_PYTHON benchmarks/peer_compressai.py --transforms``.
 """
 import os
-import statistics
-import time
 
 os.environ.setdefault("ELICBENCH_THREADS", "2")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ["ELICBENCH_THREADS"])
@@ -21,18 +19,9 @@ from elicbench.tfenv import import_tf  # noqa: E402
 
 tf = import_tf()
 from elicbench.codecs.elic.testing import random_model  # noqa: E402
+from timing import median_seconds  # noqa: E402  (benchmarks/timing.py)
 
 HEIGHT, WIDTH = 512, 768
-
-
-def median_seconds(fn, repeats: int = 5) -> float:
-    fn()   # warm-up (tracing)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def multiply_adds(fn, spec) -> float:
@@ -53,14 +42,14 @@ def main() -> None:
     g_a, g_s = tf.function(model.g_a), tf.function(model.g_s)
     x = tf.random.uniform(x_spec.shape, 0, 255, seed=1)
     y = tf.random.uniform(y_spec.shape, -5, 5, seed=2)
-    t_a = median_seconds(lambda: g_a(x).numpy())
-    t_s = median_seconds(lambda: g_s(y).numpy())
+    t_a = median_seconds(lambda: g_a(x).numpy(), rounds=5, warm_up=True)
+    t_s = median_seconds(lambda: g_s(y).numpy(), rounds=5, warm_up=True)
     n = 4096
     a, b = tf.random.uniform([n, n], seed=3), tf.random.uniform([n, n], seed=4)
     matmul = tf.function(tf.linalg.matmul)
-    t_tf = median_seconds(lambda: matmul(a, b).numpy())
+    t_tf = median_seconds(lambda: matmul(a, b).numpy(), rounds=5, warm_up=True)
     an, bn = a.numpy(), b.numpy()
-    t_np = median_seconds(lambda: an @ bn)
+    t_np = median_seconds(lambda: an @ bn, rounds=5, warm_up=True)
     print(f"TensorFlow {tf.__version__}, oneDNN {os.environ.get('TF_ENABLE_ONEDNN_OPTS', '0')}, "
           f"{os.environ['ELICBENCH_THREADS']} threads")
     print(f"g_a: {macs_a / 1e9:.1f} GMAC in {t_a:.3f} s = {macs_a / t_a / 1e9:.1f} GMAC/s")

@@ -6,8 +6,6 @@ Run: pytest benchmarks/test_harness.py --benchmark-enable -s
 from __future__ import annotations
 
 import os
-import statistics
-import time
 
 import pytest
 
@@ -15,6 +13,7 @@ from elicbench import metrics
 from elicbench.codecs import get_codec
 from elicbench.datasets import load_rgb, resolve_dataset
 from elicbench.runner import RunConfig, run_benchmark
+from timing import median_seconds
 
 N_IMAGES = 6
 CODEC = "jpeg"
@@ -39,22 +38,13 @@ def _run(tmp_path_factory, jobs):
                                    progress=False, visual_bpp=None))
 
 
-def _median_wall(fn, rounds=3):
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def test_harness_overhead(benchmark, tmp_path_factory):
     os.environ["OMP_NUM_THREADS"] = "1"
     dataset = resolve_dataset("kodak").limit(N_IMAGES)
     codec = get_codec(CODEC)()
     qualities = codec.qualities()
     _bare_loop(dataset, codec, qualities)  # warm caches as the runner's warm-up does
-    bare = _median_wall(lambda: _bare_loop(dataset, codec, qualities))
+    bare = median_seconds(lambda: _bare_loop(dataset, codec, qualities))
     harness = benchmark.pedantic(lambda: _run(tmp_path_factory, 1), rounds=3, iterations=1)
     run_s = benchmark.stats.stats.median
     overhead = run_s / bare - 1
@@ -66,7 +56,7 @@ def test_harness_overhead(benchmark, tmp_path_factory):
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs 2 cores")
 def test_parallel_speedup(benchmark, tmp_path_factory):
-    one = _median_wall(lambda: _run(tmp_path_factory, 1), rounds=2)
+    one = median_seconds(lambda: _run(tmp_path_factory, 1), rounds=2)
     benchmark.pedantic(lambda: _run(tmp_path_factory, 2), rounds=2, iterations=1)
     two = benchmark.stats.stats.median
     speedup = one / two
