@@ -10,7 +10,8 @@ the same taps along the row, then the contrast-structure (or full SSIM) term of 
 Compared with the banded BLAS products it replaces, this does the 22 multiply-adds per pixel
 and map that the separable window needs instead of about 84, and never leaves the cache.
 
-SSIMULACRA2 (``filter_valid``): the same two passes on already padded planes.
+SSIMULACRA2 (``blur_zero_columns_mirrored_rows``, ``ssim_edge_sums``): the same two passes, with
+its border rules, then one pass over the pixels for the sums its features are made of.
 
 The arithmetic is float32 in a fixed order (no fastmath, so no reassociation or contraction):
 the value does not depend on the vector width of the machine. Row sums accumulate in float64.
@@ -119,18 +120,69 @@ def mean_ssim_terms(x, y, taps, c1, c2, with_luminance):   # pragma: no cover - 
 
 
 @_compiled
-def filter_valid(planes, taps, out):   # pragma: no cover - compiled
-    """out[n] = the separable filter ``taps`` x ``taps`` of planes[n], VALID (out is smaller by
-    TAPS - 1 on each axis); float32 planes (N, H, W), contiguous."""
-    w = planes.shape[2]
-    column = np.empty(w, np.float32)
-    for n in range(planes.shape[0]):
+def blur_zero_columns_mirrored_rows(planes, taps, out):   # pragma: no cover - compiled
+    """SSIMULACRA2's blur: out[n] = planes[n] filtered by ``taps`` x ``taps`` at full size, with zeros
+    outside the image left and right and the rows mirrored above and below (d c b a | a b c d,
+    numpy's "symmetric" padding). float32 planes (N, H, W), contiguous."""
+    n_planes, h, w = planes.shape
+    r = TAPS // 2
+    column = np.zeros(w + 2 * r, np.float32)   # the r zeros at each end stay zero
+    for n in range(n_planes):
         plane = planes[n]
-        for i in range(out.shape[1]):
-            column[:] = 0
+        for i in range(h):
+            for j in range(w):
+                column[r + j] = 0
             for k in range(TAPS):
+                src = (i + k - r) % (2 * h)   # symmetric padding repeats with period 2h
+                if src >= h:
+                    src = 2 * h - 1 - src
                 t = taps[k]
-                row = plane[i + k]
+                row = plane[src]
                 for j in range(w):
-                    column[j] += t * row[j]
+                    column[r + j] += t * row[j]
             _filter_row(column, taps, out[n, i])
+
+
+@_compiled
+def ssim_edge_sums(x, y, mu_x, mu_y, e_xx, e_yy, e_dd, c2, sums):   # pragma: no cover - compiled
+    """SSIMULACRA2's per-pixel maps of one channel, reduced to sums (float64): sums = [SSIM error,
+    its 4th power, ringing, its 4th power, blur, its 4th power] over the pixels.
+
+    All arguments but c2 and sums are float32 planes of one shape: the two images (XYB), their
+    blurred values, and the blurred x*x, y*y and (x-y)^2.
+    SSIM error: max(1 - l * cs, 0) with l = 1 - (mu_x - mu_y)^2 and
+    cs = (2 cov + c2) / (var_x + var_y + c2), where 2 cov + c2 is computed as
+    (var_x + var_y + c2) - var_(x-y), so that close images lose no precision in float32.
+    Edge: (1 + |y - mu_y|) / (1 + |x - mu_x|) - 1; its positive part is ringing, its negative blur.
+    Each row's maps are made in float32 buffers first (a loop LLVM vectorises), then summed.
+    """
+    for k in range(6):
+        sums[k] = 0.0
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    h, w = x.shape
+    ssim = np.empty(w, np.float32)
+    edge = np.empty(w, np.float32)
+    for i in range(h):
+        xi, yi, mxi, myi, exx, eyy, edd = x[i], y[i], mu_x[i], mu_y[i], e_xx[i], e_yy[i], e_dd[i]
+        for j in range(w):
+            md = mxi[j] - myi[j]
+            md2 = md * md
+            den_s = (exx[j] - mxi[j] * mxi[j]) + (eyy[j] - myi[j] * myi[j]) + c2
+            num_s = den_s - (edd[j] - md2)
+            ssim[j] = max(one - (one - md2) * num_s / den_s, zero)
+            edge[j] = (one + abs(yi[j] - myi[j])) / (one + abs(xi[j] - mxi[j])) - one
+        for j in range(w):
+            s = ssim[j]
+            e = edge[j]
+            ring = max(e, zero)
+            blur = max(-e, zero)
+            s2 = s * s
+            r2 = ring * ring
+            b2 = blur * blur
+            sums[0] += s
+            sums[1] += s2 * s2
+            sums[2] += ring
+            sums[3] += r2 * r2
+            sums[4] += blur
+            sums[5] += b2 * b2
