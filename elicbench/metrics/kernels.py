@@ -10,8 +10,8 @@ the same taps along the row, then the contrast-structure (or full SSIM) term of 
 Compared with the banded BLAS products it replaces, this does the 22 multiply-adds per pixel
 and map that the separable window needs instead of about 84, and never leaves the cache.
 
-SSIMULACRA2 (``blur_zero_columns_mirrored_rows``, ``ssim_edge_sums``): the same two passes, with
-its border rules, then one pass over the pixels for the sums its features are made of.
+SSIMULACRA2 (``ssimulacra2_sums``): the same two passes for its five maps, with its border rules,
+then its SSIM and edge maps, reduced row by row to the sums its features are made of.
 
 The arithmetic is float32 in a fixed order (no fastmath, so no reassociation or contraction):
 the value does not depend on the vector width of the machine. Row sums accumulate in float64.
@@ -120,63 +120,95 @@ def mean_ssim_terms(x, y, taps, c1, c2, with_luminance):   # pragma: no cover - 
 
 
 @_compiled
-def blur_zero_columns_mirrored_rows(planes, taps, out):   # pragma: no cover - compiled
-    """SSIMULACRA2's blur: out[n] = planes[n] filtered by ``taps`` x ``taps`` at full size, with zeros
-    outside the image left and right and the rows mirrored above and below (d c b a | a b c d,
-    numpy's "symmetric" padding). float32 planes (N, H, W), contiguous."""
-    n_planes, h, w = planes.shape
-    r = TAPS // 2
-    column = np.zeros(w + 2 * r, np.float32)   # the r zeros at each end stay zero
-    for n in range(n_planes):
-        plane = planes[n]
-        for i in range(h):
-            for j in range(w):
-                column[r + j] = 0
-            for k in range(TAPS):
-                src = (i + k - r) % (2 * h)   # symmetric padding repeats with period 2h
-                if src >= h:
-                    src = 2 * h - 1 - src
-                t = taps[k]
-                row = plane[src]
-                for j in range(w):
-                    column[r + j] += t * row[j]
-            _filter_row(column, taps, out[n, i])
+def _mirrored(row, h):   # pragma: no cover - compiled
+    """The source row of padded row ``row`` under numpy's "symmetric" padding (d c b a | a b c d),
+    which repeats with period 2h when the padding is wider than the image."""
+    src = row % (2 * h)
+    return 2 * h - 1 - src if src >= h else src
 
 
 @_compiled
-def ssim_edge_sums(x, y, mu_x, mu_y, e_xx, e_yy, e_dd, c2, sums):   # pragma: no cover - compiled
-    """SSIMULACRA2's per-pixel maps of one channel, reduced to sums (float64): sums = [SSIM error,
-    its 4th power, ringing, its 4th power, blur, its 4th power] over the pixels.
+def _ssimulacra2_maps(x, y, mu_x, mu_y, e_xx, e_yy, e_dd, c2, ssim, edge):   # pragma: no cover - compiled
+    """One row of SSIMULACRA2's SSIM error map and edge map (float32, a loop LLVM vectorises).
 
-    All arguments but c2 and sums are float32 planes of one shape: the two images (XYB), their
-    blurred values, and the blurred x*x, y*y and (x-y)^2.
     SSIM error: max(1 - l * cs, 0) with l = 1 - (mu_x - mu_y)^2 and
     cs = (2 cov + c2) / (var_x + var_y + c2), where 2 cov + c2 is computed as
     (var_x + var_y + c2) - var_(x-y), so that close images lose no precision in float32.
-    Edge: (1 + |y - mu_y|) / (1 + |x - mu_x|) - 1; its positive part is ringing, its negative blur.
-    Each row's maps are made in float32 buffers first (a loop LLVM vectorises), then summed.
+    Edge: (1 + |y - mu_y|) / (1 + |x - mu_x|) - 1.
     """
-    for k in range(6):
-        sums[k] = 0.0
     one = np.float32(1.0)
     zero = np.float32(0.0)
+    for j in range(ssim.shape[0]):
+        md = mu_x[j] - mu_y[j]
+        md2 = md * md
+        den_s = (e_xx[j] - mu_x[j] * mu_x[j]) + (e_yy[j] - mu_y[j] * mu_y[j]) + c2
+        num_s = den_s - (e_dd[j] - md2)
+        ssim[j] = max(one - (one - md2) * num_s / den_s, zero)
+        edge[j] = (one + abs(y[j] - mu_y[j])) / (one + abs(x[j] - mu_x[j])) - one
+
+
+@_compiled
+def ssimulacra2_sums(x, y, taps, c2, sums):   # pragma: no cover - compiled
+    """SSIMULACRA2's maps of one channel at one scale, reduced to float64 sums over the pixels:
+    sums = [SSIM error, its 4th power, ringing, its 4th power, blur, its 4th power].
+
+    x, y: the two images' XYB planes (float32, contiguous, same shape). Row by row: the window
+    ``taps`` down the columns of x, y, x*x, y*y and (x-y)^2 with the rows mirrored at the top and
+    bottom, then along the row with zeros beyond the left and right edges (the oracle's borders);
+    then the SSIM and edge maps of the row (ringing: the edge map's positive part, blur: its
+    negative part) and their sums.
+    """
     h, w = x.shape
+    r = TAPS // 2
+    # Column sums, r zeros at each end (they stay zero: the horizontal border).
+    c0 = np.zeros(w + 2 * r, np.float32)
+    c1 = np.zeros(w + 2 * r, np.float32)
+    c2_ = np.zeros(w + 2 * r, np.float32)
+    c3 = np.zeros(w + 2 * r, np.float32)
+    c4 = np.zeros(w + 2 * r, np.float32)
+    mu_x = np.empty(w, np.float32)
+    mu_y = np.empty(w, np.float32)
+    e_xx = np.empty(w, np.float32)
+    e_yy = np.empty(w, np.float32)
+    e_dd = np.empty(w, np.float32)
     ssim = np.empty(w, np.float32)
     edge = np.empty(w, np.float32)
+    zero = np.float32(0.0)
+    for k in range(6):
+        sums[k] = 0.0
     for i in range(h):
-        xi, yi, mxi, myi, exx, eyy, edd = x[i], y[i], mu_x[i], mu_y[i], e_xx[i], e_yy[i], e_dd[i]
-        for j in range(w):
-            md = mxi[j] - myi[j]
-            md2 = md * md
-            den_s = (exx[j] - mxi[j] * mxi[j]) + (eyy[j] - myi[j] * myi[j]) + c2
-            num_s = den_s - (edd[j] - md2)
-            ssim[j] = max(one - (one - md2) * num_s / den_s, zero)
-            edge[j] = (one + abs(yi[j] - myi[j])) / (one + abs(xi[j] - mxi[j])) - one
+        for j in range(r, r + w):
+            c0[j] = 0
+            c1[j] = 0
+            c2_[j] = 0
+            c3[j] = 0
+            c4[j] = 0
+        for k in range(TAPS):
+            t = taps[k]
+            src = _mirrored(i + k - r, h)
+            rx = x[src]
+            ry = y[src]
+            for j in range(w):
+                c0[r + j] += t * rx[j]
+            for j in range(w):
+                c1[r + j] += t * ry[j]
+            for j in range(w):
+                c2_[r + j] += t * (rx[j] * rx[j])
+            for j in range(w):
+                c3[r + j] += t * (ry[j] * ry[j])
+            for j in range(w):
+                d = rx[j] - ry[j]
+                c4[r + j] += t * (d * d)
+        _filter_row(c0, taps, mu_x)
+        _filter_row(c1, taps, mu_y)
+        _filter_row(c2_, taps, e_xx)
+        _filter_row(c3, taps, e_yy)
+        _filter_row(c4, taps, e_dd)
+        _ssimulacra2_maps(x[i], y[i], mu_x, mu_y, e_xx, e_yy, e_dd, c2, ssim, edge)
         for j in range(w):
             s = ssim[j]
-            e = edge[j]
-            ring = max(e, zero)
-            blur = max(-e, zero)
+            ring = max(edge[j], zero)
+            blur = max(-edge[j], zero)
             s2 = s * s
             r2 = ring * ring
             b2 = blur * blur

@@ -17,8 +17,8 @@ compiled with numba for the blur and the maps, ``kernels.py``):
 - the 108 features weighted and mapped to a score by the published polynomial.
 
 Why not the package itself: it works in float64 through scipy's generic filters and takes about a
-second per 768x512 image; the blurs dominate it, and here all 15 planes of a scale are blurred by one
-compiled float32 loop (``kernels.blur_zero_columns_mirrored_rows``).
+second per 768x512 image; the blurs dominate it. Here the blurs, the maps and their sums are one
+compiled float32 loop per channel and scale (``kernels.ssimulacra2_sums``) that stays in cache.
 """
 from __future__ import annotations
 
@@ -105,37 +105,23 @@ def halve(linear: np.ndarray) -> np.ndarray:
     return out
 
 
-def blur(planes: np.ndarray) -> np.ndarray:
-    """Gaussian blur of (N, H, W) float32 planes: zero outside horizontally, mirrored (d c b a | a b c d)
-    vertically. (The oracle pads "vertically" an image it has transposed in its XYB conversion.)
-
-    The window is MS-SSIM's (11 taps, sigma 1.5, normalised), applied by a compiled float32 loop
-    (``kernels.blur_zero_columns_mirrored_rows``) that reads the borders in place.
-    """
-    from .kernels import TAPS, blur_zero_columns_mirrored_rows   # numba: loaded at the first call
-
-    assert WINDOW == TAPS
-    planes = np.ascontiguousarray(planes, dtype=np.float32)
-    out = np.empty(planes.shape, np.float32)
-    blur_zero_columns_mirrored_rows(planes, _gaussian().astype(np.float32), out)
-    return out
-
-
 def scale_features(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """(3 channels, 6 values) at one scale: SSIM (mean, 4-norm), ringing (mean, 4-norm), blur (mean, 4-norm).
 
-    The maps (``kernels.ssim_edge_sums``) take the blurred squared difference for the covariance,
+    x, y: (3, H, W) float32 XYB planes. The blur, the maps and their sums are one compiled loop
+    (``kernels.ssimulacra2_sums``), which takes the blurred squared difference for the covariance,
     as msssim.py does, so that identical images give exactly 0.
     """
-    from .kernels import ssim_edge_sums
+    from .kernels import TAPS, ssimulacra2_sums   # numba: loaded at the first call, not on import
 
-    diff = x - y
-    blurred = blur(np.concatenate([x, y, x * x, y * y, diff * diff]))
-    mu1, mu2, s11, s22, s_dd = np.split(blurred, 5)
+    assert WINDOW == TAPS
+    taps = _gaussian().astype(np.float32)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    y = np.ascontiguousarray(y, dtype=np.float32)
     features = np.empty((3, 6))
     sums = np.empty(6)
     for c in range(3):
-        ssim_edge_sums(x[c], y[c], mu1[c], mu2[c], s11[c], s22[c], s_dd[c], np.float32(K_C2), sums)
+        ssimulacra2_sums(x[c], y[c], taps, np.float32(K_C2), sums)
         means = sums / x[c].size
         features[c] = [means[0], means[1] ** 0.25, means[2], means[3] ** 0.25, means[4], means[5] ** 0.25]
     return features

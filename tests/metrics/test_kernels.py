@@ -1,5 +1,5 @@
-"""The metrics' compiled loops (elicbench/metrics/kernels.py): SSIMULACRA2's blur against
-scipy.ndimage, and compilation without a writable cache directory."""
+"""The metrics' compiled loops (elicbench/metrics/kernels.py): SSIMULACRA2's sums against
+scipy.ndimage in float64, and compilation without a writable cache directory."""
 from __future__ import annotations
 
 import subprocess
@@ -14,19 +14,31 @@ from elicbench.metrics import kernels
 from elicbench.metrics.msssim import _gaussian
 
 
-@pytest.mark.parametrize("height, width", [(40, 57), (3, 20)])   # 3 rows: the mirror repeats
-def test_ssimulacra2_blur_matches_scipy(height, width):
+def _ssimulacra2_sums_float64(x: np.ndarray, y: np.ndarray, taps: np.ndarray, c2: float) -> np.ndarray:
+    """The same sums through scipy.ndimage in float64: rows mirrored ("reflect" = numpy's
+    "symmetric"), zero columns, and the textbook covariance."""
+    def blur(plane):
+        rows = ndimage.correlate1d(plane, taps, axis=0, mode="reflect")
+        return ndimage.correlate1d(rows, taps, axis=1, mode="constant", cval=0.0)
+
+    x, y, taps = x.astype(np.float64), y.astype(np.float64), taps.astype(np.float64)
+    mu_x, mu_y = blur(x), blur(y)
+    var_x, var_y, cov = blur(x * x) - mu_x ** 2, blur(y * y) - mu_y ** 2, blur(x * y) - mu_x * mu_y
+    ssim = np.maximum(1 - (1 - (mu_x - mu_y) ** 2) * (2 * cov + c2) / (var_x + var_y + c2), 0)
+    edge = (1 + np.abs(y - mu_y)) / (1 + np.abs(x - mu_x)) - 1
+    ring, blurred = np.maximum(edge, 0), np.maximum(-edge, 0)
+    return np.array([ssim.sum(), (ssim ** 4).sum(), ring.sum(), (ring ** 4).sum(), blurred.sum(), (blurred ** 4).sum()])
+
+
+@pytest.mark.parametrize("height, width", [(40, 57), (9, 20)])   # 9 rows: the mirror reaches past the middle
+def test_ssimulacra2_sums_match_scipy(height, width):
     rng = np.random.default_rng(0)
-    planes = rng.uniform(0, 1, (3, height, width)).astype(np.float32)
+    x = rng.uniform(0.3, 0.6, (height, width)).astype(np.float32)   # XYB-like values
+    y = (x + rng.normal(0, 0.02, x.shape)).astype(np.float32)
     taps = _gaussian().astype(np.float32)
-    out = np.empty_like(planes)
-    kernels.blur_zero_columns_mirrored_rows(planes, taps, out)
-    r = kernels.TAPS // 2
-    for plane, got in zip(planes, out):
-        # numpy's "symmetric" rows (d c b a | a b c d), zero columns, then the VALID 2-D correlation
-        padded = np.pad(np.pad(plane.astype(np.float64), ((r, r), (0, 0)), mode="symmetric"), ((0, 0), (r, r)))
-        expected = ndimage.correlate(padded, np.outer(taps, taps).astype(np.float64))[r:-r, r:-r]
-        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    sums = np.empty(6)
+    kernels.ssimulacra2_sums(x, y, taps, np.float32(0.0009), sums)
+    np.testing.assert_allclose(sums, _ssimulacra2_sums_float64(x, y, taps, 0.0009), rtol=2e-4)
 
 
 def test_mean_ssim_terms_of_identical_planes_is_one():
