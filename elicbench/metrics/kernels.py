@@ -1,26 +1,31 @@
-"""The metrics' compiled loops (numba): separable filtering, and MS-SSIM's mean of SSIM terms.
+"""The metrics' compiled loops (numba): the SSIM statistics of MS-SSIM and SSIMULACRA2, row by row.
 
 Imported by the metrics at their first call, not on import, so that ``list``, ``report`` and ``plot``
 never load numba. Compiled code is cached next to this file (or in numba's user cache directory);
 where neither can be written, each process compiles its own (about 3 s at the first call).
 
-MS-SSIM (``mean_ssim_terms``): each output row is made in three steps that stay in L1 cache: the 11-tap Gaussian down the
-columns for the four maps x, y, x*y and (x-y)^2 (one simple loop per map, which LLVM vectorises),
-the same taps along the row, then the contrast-structure (or full SSIM) term of each pixel.
-Compared with the banded BLAS products it replaces, this does the 22 multiply-adds per pixel
-and map that the separable window needs instead of about 84, and never leaves the cache.
+Both metrics need, around every pixel, Gaussian-weighted means of x, y, x*y and (x-y)^2 (11 taps,
+sigma 1.5, separable). Each output row is made in steps that stay in L1 cache: the taps down the
+columns for the four maps (one simple loop per map, which LLVM vectorises), the taps along the
+row, then the metric's per-pixel terms and their sum. Compared with the banded BLAS products this
+replaces, it does the 22 multiply-adds per pixel and map that the separable window needs instead
+of about 84, and never leaves the cache.
 
-SSIMULACRA2 (``ssimulacra2_sums``): the same two passes for its five maps, with its border rules,
-then its SSIM and edge maps, reduced row by row to the sums its features are made of.
+- MS-SSIM (``mean_ssim_terms``): VALID filtering (only where the window fits), the
+  contrast-structure (or full SSIM) term.
+- SSIMULACRA2 (``ssimulacra2_sums``): full-size filtering with its borders (rows mirrored, zero
+  columns), its SSIM error and edge maps, reduced to the sums its features are made of.
+
+The covariance comes from the filtered (x-y)^2: var_x + var_y = 2 cov_xy + var_(x-y), which keeps
+the denominators accurate in float32 when x and y are close (and identical images exact).
 
 The arithmetic is float32 in a fixed order (no fastmath, so no reassociation or contraction):
-the value does not depend on the vector width of the machine. Row sums accumulate in float64.
+the value does not depend on the vector width of the machine. Sums accumulate in float64.
 """
 from __future__ import annotations
 
 import numba
 import numpy as np
-
 
 
 def _compiled(function):
@@ -31,34 +36,34 @@ def _compiled(function):
         return numba.njit(nogil=True)(function)
 
 
+_ONE = np.float32(1.0)
 _TWO = np.float32(2.0)
+_ZERO = np.float32(0.0)
 # The window length is a compile-time constant: LLVM then unrolls the taps and vectorises over the
 # row (with a run-time length the row pass was 2x slower). Both metrics use 11 taps (sigma 1.5).
 TAPS = 11
 
 
 @_compiled
-def _filter_columns(x, y, top, taps, v0, v1, v2, v3):   # pragma: no cover - compiled
-    """v0..v3 = the taps applied down the columns to x, y, x*y, (x-y)^2, rows top .. top + len(taps) - 1."""
-    w = x.shape[1]
-    v0[:] = 0
-    v1[:] = 0
-    v2[:] = 0
-    v3[:] = 0
-    for k in range(TAPS):
-        t = taps[k]
-        rx = x[top + k]
-        ry = y[top + k]
-        # Four loops rather than one: each is a plain vectorisable stream (the maps could alias).
-        for j in range(w):
-            v0[j] += t * rx[j]
-        for j in range(w):
-            v1[j] += t * ry[j]
-        for j in range(w):
-            v2[j] += t * (rx[j] * ry[j])
-        for j in range(w):
-            d = rx[j] - ry[j]
-            v3[j] += t * (d * d)
+def _zeros(n):   # pragma: no cover - compiled
+    return np.zeros(n, np.float32)
+
+
+@_compiled
+def _add_tap(rx, ry, t, sx, sy, sxy, sdd):   # pragma: no cover - compiled
+    """One tap down the columns: sx += t x, sy += t y, sxy += t x*y, sdd += t (x-y)^2 along a row.
+
+    Four loops rather than one: each is a plain vectorisable stream (the sums could alias)."""
+    w = rx.shape[0]
+    for j in range(w):
+        sx[j] += t * rx[j]
+    for j in range(w):
+        sy[j] += t * ry[j]
+    for j in range(w):
+        sxy[j] += t * (rx[j] * ry[j])
+    for j in range(w):
+        d = rx[j] - ry[j]
+        sdd[j] += t * (d * d)
 
 
 @_compiled
@@ -72,21 +77,14 @@ def _filter_row(v, taps, out):   # pragma: no cover - compiled
 
 
 @_compiled
-def _terms(mu_x, mu_y, e_xy, e_dd, c1, c2, with_luminance, out):   # pragma: no cover - compiled
-    """cs = (2 cov_xy + C2) / (var_x + var_y + C2), times the luminance term when asked.
+def _contrast_structure(mu_x, mu_y, e_xy, e_dd, c2, out):   # pragma: no cover - compiled
+    """out = cs = (2 cov_xy + C2) / (var_x + var_y + C2).
 
-    var_x + var_y = 2 cov_xy + var_(x-y): the filtered difference map keeps the denominator
-    accurate in float32 when x and y are close.
-    """
+    var_x + var_y + C2 = var_(x-y) + (2 cov_xy + C2), from the filtered (x-y)^2."""
     for j in range(out.shape[0]):
-        mxy = mu_x[j] * mu_y[j]
-        num = _TWO * (e_xy[j] - mxy) + c2
+        num = _TWO * (e_xy[j] - mu_x[j] * mu_y[j]) + c2
         dmu = mu_x[j] - mu_y[j]
-        dmu2 = dmu * dmu
-        cs = num / (e_dd[j] - dmu2 + num)
-        if with_luminance:   # l = (2 mu_x mu_y + C1) / (mu_x^2 + mu_y^2 + C1)
-            cs *= (_TWO * mxy + c1) / (dmu2 + _TWO * mxy + c1)
-        out[j] = cs
+        out[j] = num / (e_dd[j] - dmu * dmu + num)
 
 
 @_compiled
@@ -95,23 +93,29 @@ def mean_ssim_terms(x, y, taps, c1, c2, with_luminance):   # pragma: no cover - 
     of two contiguous float32 planes, with the separable window ``taps`` (TAPS float32 values)."""
     h, w = x.shape
     out_h, out_w = h - TAPS + 1, w - TAPS + 1
-    v0 = np.empty(w, np.float32)
-    v1 = np.empty(w, np.float32)
-    v2 = np.empty(w, np.float32)
-    v3 = np.empty(w, np.float32)
-    mu_x = np.empty(out_w, np.float32)
-    mu_y = np.empty(out_w, np.float32)
-    e_xy = np.empty(out_w, np.float32)
-    e_dd = np.empty(out_w, np.float32)
+    # x, y, x*y, (x-y)^2 filtered down the columns (separate arrays: rows of one 2-D array measured
+    # 5-9 % slower), then along the row: mu_x, mu_y, E[xy], E[(x-y)^2].
+    sx, sy, sxy, sdd = _zeros(w), _zeros(w), _zeros(w), _zeros(w)
+    rows = np.empty((4, out_w), np.float32)
     terms = np.empty(out_w, np.float32)
     total = 0.0
     for i in range(out_h):
-        _filter_columns(x, y, i, taps, v0, v1, v2, v3)
-        _filter_row(v0, taps, mu_x)
-        _filter_row(v1, taps, mu_y)
-        _filter_row(v2, taps, e_xy)
-        _filter_row(v3, taps, e_dd)
-        _terms(mu_x, mu_y, e_xy, e_dd, c1, c2, with_luminance, terms)
+        sx[:] = 0
+        sy[:] = 0
+        sxy[:] = 0
+        sdd[:] = 0
+        for k in range(TAPS):
+            _add_tap(x[i + k], y[i + k], taps[k], sx, sy, sxy, sdd)
+        _filter_row(sx, taps, rows[0])
+        _filter_row(sy, taps, rows[1])
+        _filter_row(sxy, taps, rows[2])
+        _filter_row(sdd, taps, rows[3])
+        _contrast_structure(rows[0], rows[1], rows[2], rows[3], c2, terms)
+        if with_luminance:   # l = (2 mu_x mu_y + C1) / (mu_x^2 + mu_y^2 + C1)
+            for j in range(out_w):
+                mxy = rows[0, j] * rows[1, j]
+                dmu = rows[0, j] - rows[1, j]
+                terms[j] *= (_TWO * mxy + c1) / (dmu * dmu + _TWO * mxy + c1)
         row = 0.0
         for j in range(out_w):
             row += terms[j]
@@ -128,91 +132,48 @@ def _mirrored(row, h):   # pragma: no cover - compiled
 
 
 @_compiled
-def _ssimulacra2_maps(x, y, mu_x, mu_y, e_xx, e_yy, e_dd, c2, ssim, edge):   # pragma: no cover - compiled
-    """One row of SSIMULACRA2's SSIM error map and edge map (float32, a loop LLVM vectorises).
-
-    SSIM error: max(1 - l * cs, 0) with l = 1 - (mu_x - mu_y)^2 and
-    cs = (2 cov + c2) / (var_x + var_y + c2), where 2 cov + c2 is computed as
-    (var_x + var_y + c2) - var_(x-y), so that close images lose no precision in float32.
-    Edge: (1 + |y - mu_y|) / (1 + |x - mu_x|) - 1.
-    """
-    one = np.float32(1.0)
-    zero = np.float32(0.0)
-    for j in range(ssim.shape[0]):
-        md = mu_x[j] - mu_y[j]
-        md2 = md * md
-        den_s = (e_xx[j] - mu_x[j] * mu_x[j]) + (e_yy[j] - mu_y[j] * mu_y[j]) + c2
-        num_s = den_s - (e_dd[j] - md2)
-        ssim[j] = max(one - (one - md2) * num_s / den_s, zero)
-        edge[j] = (one + abs(y[j] - mu_y[j])) / (one + abs(x[j] - mu_x[j])) - one
-
-
-@_compiled
 def ssimulacra2_sums(x, y, taps, c2, sums):   # pragma: no cover - compiled
     """SSIMULACRA2's maps of one channel at one scale, reduced to float64 sums over the pixels:
     sums = [SSIM error, its 4th power, ringing, its 4th power, blur, its 4th power].
 
-    x, y: the two images' XYB planes (float32, contiguous, same shape). Row by row: the window
-    ``taps`` down the columns of x, y, x*x, y*y and (x-y)^2 with the rows mirrored at the top and
-    bottom, then along the row with zeros beyond the left and right edges (the oracle's borders);
-    then the SSIM and edge maps of the row (ringing: the edge map's positive part, blur: its
-    negative part) and their sums.
+    x, y: the two images' XYB planes (float32, contiguous, same shape). The window ``taps`` is
+    applied at full size, with the rows mirrored at the top and bottom and zeros beyond the left
+    and right edges (the oracle's borders). SSIM error: max(1 - l * cs, 0) with
+    l = 1 - (mu_x - mu_y)^2 on XYB's 0..1 scale; edge: (1 + |y - mu_y|) / (1 + |x - mu_x|) - 1,
+    whose positive part is ringing and negative part blur.
     """
     h, w = x.shape
     r = TAPS // 2
-    # Column sums, r zeros at each end (they stay zero: the horizontal border).
-    c0 = np.zeros(w + 2 * r, np.float32)
-    c1 = np.zeros(w + 2 * r, np.float32)
-    c2_ = np.zeros(w + 2 * r, np.float32)
-    c3 = np.zeros(w + 2 * r, np.float32)
-    c4 = np.zeros(w + 2 * r, np.float32)
-    mu_x = np.empty(w, np.float32)
-    mu_y = np.empty(w, np.float32)
-    e_xx = np.empty(w, np.float32)
-    e_yy = np.empty(w, np.float32)
-    e_dd = np.empty(w, np.float32)
-    ssim = np.empty(w, np.float32)
-    edge = np.empty(w, np.float32)
-    zero = np.float32(0.0)
+    # Filtered down the columns, with r zeros at each end that stay zero (the horizontal border).
+    sx, sy, sxy, sdd = _zeros(w + 2 * r), _zeros(w + 2 * r), _zeros(w + 2 * r), _zeros(w + 2 * r)
+    rows = np.empty((4, w), np.float32)
+    cs = np.empty(w, np.float32)
     for k in range(6):
         sums[k] = 0.0
     for i in range(h):
-        for j in range(r, r + w):
-            c0[j] = 0
-            c1[j] = 0
-            c2_[j] = 0
-            c3[j] = 0
-            c4[j] = 0
+        sx[r:r + w] = 0
+        sy[r:r + w] = 0
+        sxy[r:r + w] = 0
+        sdd[r:r + w] = 0
         for k in range(TAPS):
-            t = taps[k]
             src = _mirrored(i + k - r, h)
-            rx = x[src]
-            ry = y[src]
-            for j in range(w):
-                c0[r + j] += t * rx[j]
-            for j in range(w):
-                c1[r + j] += t * ry[j]
-            for j in range(w):
-                c2_[r + j] += t * (rx[j] * rx[j])
-            for j in range(w):
-                c3[r + j] += t * (ry[j] * ry[j])
-            for j in range(w):
-                d = rx[j] - ry[j]
-                c4[r + j] += t * (d * d)
-        _filter_row(c0, taps, mu_x)
-        _filter_row(c1, taps, mu_y)
-        _filter_row(c2_, taps, e_xx)
-        _filter_row(c3, taps, e_yy)
-        _filter_row(c4, taps, e_dd)
-        _ssimulacra2_maps(x[i], y[i], mu_x, mu_y, e_xx, e_yy, e_dd, c2, ssim, edge)
+            _add_tap(x[src], y[src], taps[k], sx[r:], sy[r:], sxy[r:], sdd[r:])
+        _filter_row(sx, taps, rows[0])
+        _filter_row(sy, taps, rows[1])
+        _filter_row(sxy, taps, rows[2])
+        _filter_row(sdd, taps, rows[3])
+        _contrast_structure(rows[0], rows[1], rows[2], rows[3], c2, cs)
+        xi, yi, mu_x, mu_y = x[i], y[i], rows[0], rows[1]
         for j in range(w):
-            s = ssim[j]
-            ring = max(edge[j], zero)
-            blur = max(-edge[j], zero)
-            s2 = s * s
+            dmu = mu_x[j] - mu_y[j]
+            ssim = max(_ONE - (_ONE - dmu * dmu) * cs[j], _ZERO)
+            edge = (_ONE + abs(yi[j] - mu_y[j])) / (_ONE + abs(xi[j] - mu_x[j])) - _ONE
+            ring = max(edge, _ZERO)
+            blur = max(-edge, _ZERO)
+            s2 = ssim * ssim
             r2 = ring * ring
             b2 = blur * blur
-            sums[0] += s
+            sums[0] += ssim
             sums[1] += s2 * s2
             sums[2] += ring
             sums[3] += r2 * r2
