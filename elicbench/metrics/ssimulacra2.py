@@ -10,10 +10,11 @@ compiled with numba for the blur and the maps, ``kernels.py``):
 - 6 scales (fewer when a side drops below 8 pixels), halving by 2x2 means in *linear* RGB (a last
   odd row/column is averaged with itself alone);
 - at each scale, per channel: a Gaussian blur (sigma 1.5, 11 taps, zero outside the image
-  horizontally, mirrored vertically, as the oracle pads) of x, y, x*x, y*y and (x-y)^2 (which
-  gives the covariance without float32 cancellation); the SSIM map 1 - l*cs (l = 1 - (mu_x -
-  mu_y)^2 on XYB's 0..1 scale) clipped at 0, and the edge maps (1+|y-mu_y|)/(1+|x-mu_x|) - 1
-  split into its positive (ringing) and negative (blur) parts; of each map the mean and the 4-norm;
+  horizontally, mirrored vertically, as the oracle pads) of x, y, x*y and (x-y)^2 (var_x + var_y
+  = 2 cov + var_(x-y): no float32 cancellation, where the oracle blurs x*x and y*y); the SSIM map
+  1 - l*cs (l = 1 - (mu_x - mu_y)^2 on XYB's 0..1 scale) clipped at 0, and the edge maps
+  (1+|y-mu_y|)/(1+|x-mu_x|) - 1 split into its positive (ringing) and negative (blur) parts; of
+  each map the mean and the 4-norm;
 - the 108 features weighted and mapped to a score by the published polynomial.
 
 Why not the package itself: it works in float64 through scipy's generic filters and takes about a
