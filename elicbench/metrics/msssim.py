@@ -14,11 +14,12 @@ Definition, as TensorFlow computes it (image_ops_impl.py) for images on 0..255 w
 The 11x11 window needs 11 pixels at the fifth scale, so images need at least 161 pixels per side.
 
 Speed: the window is separable, and each scale's four maps x, y, x*y, (x-y)^2 are filtered row by
-row in a compiled loop (``kernels.mean_ssim_terms``, numba) that stays in L1 cache. Measured on one core
-(kodim01 and its JPEG q30 copy, same session): 37.7 ms, against 82.6 ms for the banded float32
-BLAS products used before (which were 1.4x faster than shifted numpy additions and 2.7x faster
-than scipy.ndimage.correlate1d). numba is imported, and the loop compiled or loaded from its
-cache, at the first call, so that importing the metrics stays light.
+row in a compiled loop (``kernels.mean_ssim_terms``, numba) that stays in L1 cache. Measured on one
+core (benchmarks/test_metric_speed.py, kodim01 and its JPEG q30 copy, same session): 33.4 ms,
+against 80.7 ms for the banded float32 BLAS products used before (which were 1.4x faster than
+shifted numpy additions and 2.7x faster than scipy.ndimage.correlate1d). numba is imported, and
+the loop compiled or loaded from its cache, at the first call, so that importing the metrics stays
+light.
 """
 from __future__ import annotations
 
