@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from .catalog import Metric, register_metric
-from .common import MetricUndefined, check_pair
+from .common import MetricUndefined, check_pair, halve
 
 WEIGHTS = np.array([0.0448, 0.2856, 0.3001, 0.2363, 0.1333])
 WINDOW = 11
@@ -69,8 +69,8 @@ def ms_ssim(ref: np.ndarray, dist: np.ndarray) -> float:
     per_scale = np.empty((len(WEIGHTS), x.shape[0]))
     for scale in range(len(WEIGHTS)):
         if scale:
-            x = _halve(x)
-            y = _halve(y)
+            x = halve(x)
+            y = halve(y)
         last = scale == len(WEIGHTS) - 1
         per_scale[scale] = [mean_ssim_terms(xc, yc, taps, c1, c2, last) for xc, yc in zip(x, y)]
     per_scale = np.maximum(per_scale, 0.0)
@@ -97,21 +97,6 @@ def _float_planes(image: np.ndarray) -> np.ndarray:
     """The image as contiguous float32 planes (C, H, W)."""
     planes = image[None] if image.ndim == 2 else image.transpose(2, 0, 1)
     return np.ascontiguousarray(planes, dtype=np.float32)
-
-
-def _halve(planes: np.ndarray) -> np.ndarray:
-    """2x2 average pool of float32 planes to contiguous float32 planes; an odd last row/column is
-    repeated first (TF pads SYMMETRIC at the end). Sums of integer values stay exact in float32."""
-    _, h, w = planes.shape
-    if h % 2:
-        planes = np.concatenate([planes, planes[:, -1:]], axis=1)
-    if w % 2:
-        planes = np.concatenate([planes, planes[:, :, -1:]], axis=2)
-    rows = planes[:, 0::2] + planes[:, 1::2]
-    summed = rows[:, :, 0::2] + rows[:, :, 1::2]
-    out = np.empty(summed.shape, np.float32)
-    np.multiply(summed, np.float32(0.25), out=out)
-    return out
 
 
 # ---- registered metric ---------------------------------------------------------------------------
