@@ -46,8 +46,9 @@ def _limit_threads(n: int) -> None:
         return
     for var in ("ELICBENCH_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(n)
-    # numpy's BLAS (the metrics' colour-space products) read its thread count when loaded, possibly in the parent
-    # before the fork: set it in the loaded library too, or one job already uses every core.
+    # numpy's BLAS (the metrics' colour-space products) read its thread count when loaded,
+    # possibly in the parent before the fork: set it in the loaded library too, or one job already
+    # uses every core.
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(n)
